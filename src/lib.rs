@@ -1,0 +1,97 @@
+//! # telem
+//!
+//! Compile-time instrumentation for Rust. Put `#[telem::span]` on a function and every call becomes a
+//! span: the macro rewrites the function at compile time into calls to a small synchronous runtime that
+//! stores finished spans in per-thread rings, and one collector thread hands them to exporters
+//! (the console and a local JSON-lines store by default).
+//!
+//! ```
+//! #[telem::span]
+//! fn parse(input: &str) -> usize {
+//!     tokenize(input).len()
+//! }
+//!
+//! #[telem::span(fields(len = input.len()))]
+//! fn tokenize(input: &str) -> Vec<&str> {
+//!     input.split_whitespace().collect()
+//! }
+//!
+//! let telem = telem::Builder::new().exporter("store", false).init();
+//! assert_eq!(parse("a b c"), 3);
+//! assert!(telem.shutdown()); // everything recorded was exported or counted as dropped
+//! ```
+//!
+//! Without `telem::init()` instrumented code still runs and records nothing. Without the `enabled`
+//! cargo feature the macros return the function unchanged and the runtime API is inline no-ops.
+//!
+//! ## `#[span]` options
+//!
+//! | option | effect |
+//! |---|---|
+//! | `name = "…"` | span name (default: the function's name) |
+//! | `kind = internal\|server\|client\|producer\|consumer` | span kind (default `internal`) |
+//! | `fields(k = expr, …)` | attributes computed on entry; `k` may be dotted (`http.method`) |
+//! | `args` | record every argument with `Debug` (default: none, no formatting, no allocation) |
+//! | `skip(a, b)` | with `args`: leave these arguments out |
+//! | `err` | on `Err(e)`: status error with `e`'s `Display` |
+//! | `ret` | record the returned value (`return` attribute) with `Debug` |
+//! | `crate = path` | where `telem` is, for crates that re-export it |
+
+#![warn(missing_docs)]
+
+/// Records each call of the function as a span.
+///
+/// Works on free functions, methods (`self`, `&mut self`), trait-impl methods, generic functions,
+/// `async fn`, functions returning `impl Future` (the span covers the future) and functions returning
+/// `Pin<Box<dyn Future>>` (the `async_trait` shape). See the [crate docs](crate) for the options.
+///
+/// ```
+/// #[telem::span(name = "db.query", kind = client, args, skip(password), err)]
+/// fn query(user: &str, password: &str) -> Result<u32, String> {
+///     if password.is_empty() { Err("no password".into()) } else { Ok(user.len() as u32) }
+/// }
+/// # query("ann", "pw").unwrap();
+/// ```
+pub use telem_macros::span;
+
+pub use telem_runtime::{
+    current_span, flush, in_span, init, shutdown, stats, try_init, Batch, Builder, CallSite, Config,
+    ConsoleMode, Context, ContextGuard, CurrentSpan, Entered, EnvError, ExportError, Exporter,
+    ExporterRegistration, ExporterStats, InitError, Span, SpanBuilder, SpanId, SpanKind, SpanRef, Stats,
+    Status, Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value,
+};
+
+/// The built-in exporters, for use with [`Builder::with_exporter`] or on their own.
+pub mod exporters {
+    #[cfg(feature = "console")]
+    pub use telem_runtime::export::console::Console;
+    #[cfg(feature = "store")]
+    pub use telem_runtime::export::store::Store;
+}
+
+/// Registers an exporter so that [`init`] builds it, the way the built-in exporters are registered.
+/// The build function receives the resolved [`Config`] and returns `Ok(None)` to stay off.
+///
+/// ```
+/// struct Count(usize);
+/// impl telem::Exporter for Count {
+///     fn export(&mut self, batch: &telem::Batch) -> Result<(), telem::ExportError> {
+///         self.0 += batch.len();
+///         Ok(())
+///     }
+/// }
+/// telem::register_exporter!("count", |_config| Ok(Some(Box::new(Count(0)))));
+/// ```
+#[macro_export]
+macro_rules! register_exporter {
+    ($name:expr, $build:expr $(,)?) => {
+        $crate::__private::inventory::submit! {
+            $crate::ExporterRegistration::new($name, $build)
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use telem_runtime::__private::*;
+}

@@ -1,0 +1,152 @@
+//! The options of `#[span(...)]`.
+
+use crate::valid::Errors;
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, Ident, LitStr, Meta, Path, Token};
+
+/// The span kinds `kind = …` accepts, with the `SpanKind` variant each names.
+const KINDS: &[(&str, &str)] = &[
+    ("internal", "Internal"),
+    ("server", "Server"),
+    ("client", "Client"),
+    ("producer", "Producer"),
+    ("consumer", "Consumer"),
+];
+
+const OPTIONS: &str = "name, kind, fields, args, skip, err, ret, crate";
+
+/// One `key = value` of `fields(...)`.
+pub struct Field {
+    pub key: String,
+    pub key_span: Span,
+    pub value: Expr,
+}
+
+impl Parse for Field {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let (key, key_span) = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            (lit.value(), lit.span())
+        } else {
+            // A dotted name such as `http.method`; keywords are fine as parts (`type`, `self`).
+            let first = Ident::parse_any(input)?;
+            let mut key = first.to_string();
+            while input.peek(Token![.]) {
+                input.parse::<Token![.]>()?;
+                key.push('.');
+                key.push_str(&Ident::parse_any(input)?.to_string());
+            }
+            (key, first.span())
+        };
+        let value = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            input.parse()?
+        } else if !key.contains('.') {
+            // `fields(n)` is short for `fields(n = n)`.
+            syn::parse_str(&key).map_err(|_| syn::Error::new(key_span, "expected `key = value`"))?
+        } else {
+            return Err(syn::Error::new(key_span, "expected `= value` after a dotted field name"));
+        };
+        Ok(Field { key, key_span, value })
+    }
+}
+
+/// The parsed options. Each `Option<Span>` is the span of the option's token, for errors about it.
+#[derive(Default)]
+pub struct Options {
+    pub name: Option<LitStr>,
+    /// The `SpanKind` variant, and the span of the kind token.
+    pub kind: Option<(&'static str, Span)>,
+    pub fields: Vec<Field>,
+    pub args: Option<Span>,
+    pub skip: Vec<Ident>,
+    pub skip_span: Option<Span>,
+    pub err: Option<Span>,
+    pub ret: Option<Span>,
+    pub krate: Option<Path>,
+}
+
+/// Parses the options, recording every problem in `errors` and keeping what it could read.
+pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
+    let mut options = Options::default();
+    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens) {
+        Ok(metas) => metas,
+        Err(e) => {
+            errors.push(e);
+            return options;
+        }
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for meta in metas {
+        let key = meta.path().get_ident().map(|i| i.to_string()).unwrap_or_else(|| {
+            let p = meta.path();
+            if p.segments.len() == 1 { p.segments[0].ident.to_string() } else { String::new() }
+        });
+        if seen.contains(&key) {
+            errors.push(syn::Error::new(meta.path().span(), format!("duplicate option `{key}`")));
+            continue;
+        }
+        seen.push(key.clone());
+        match (key.as_str(), meta) {
+            ("name", Meta::NameValue(nv)) => match nv.value {
+                Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => options.name = Some(s),
+                other => errors.push(syn::Error::new(other.span(), "`name` takes a string literal: name = \"…\"")),
+            },
+            ("kind", Meta::NameValue(nv)) => {
+                let ident = match &nv.value {
+                    Expr::Path(p) => p.path.get_ident().cloned(),
+                    _ => None,
+                };
+                match ident.as_ref().and_then(|i| KINDS.iter().find(|(k, _)| i == k)) {
+                    Some((_, variant)) => options.kind = Some((variant, nv.value.span())),
+                    None => errors.push(syn::Error::new(
+                        nv.value.span(),
+                        "unknown span kind; expected one of internal, server, client, producer, consumer",
+                    )),
+                }
+            }
+            ("fields", Meta::List(list)) => {
+                match list.parse_args_with(Punctuated::<Field, Token![,]>::parse_terminated) {
+                    Ok(fields) => options.fields.extend(fields),
+                    Err(e) => errors.push(e),
+                }
+            }
+            ("skip", Meta::List(list)) => {
+                options.skip_span = Some(list.path.span());
+                match list.parse_args_with(Punctuated::<Ident, Token![,]>::parse_terminated) {
+                    Ok(names) => options.skip.extend(names),
+                    Err(e) => errors.push(e),
+                }
+            }
+            ("args", Meta::Path(p)) => options.args = Some(p.span()),
+            ("err", Meta::Path(p)) => options.err = Some(p.span()),
+            ("ret", Meta::Path(p)) => options.ret = Some(p.span()),
+            ("crate", Meta::NameValue(nv)) => match nv.value {
+                Expr::Path(p) => options.krate = Some(p.path),
+                Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => match s.parse::<Path>() {
+                    Ok(path) => options.krate = Some(path),
+                    Err(e) => errors.push(syn::Error::new(s.span(), format!("`crate` must name a path: {e}"))),
+                },
+                other => errors.push(syn::Error::new(other.span(), "`crate` takes a path: crate = my::telem")),
+            },
+            ("name" | "kind" | "crate", meta) => {
+                errors.push(syn::Error::new(meta.span(), format!("`{key}` takes a value: {key} = …")))
+            }
+            ("fields" | "skip", meta) => {
+                errors.push(syn::Error::new(meta.span(), format!("`{key}` takes a list: {key}(…)")))
+            }
+            ("args" | "err" | "ret", meta) => {
+                errors.push(syn::Error::new(meta.span(), format!("`{key}` takes no value: write just `{key}`")))
+            }
+            (_, meta) => errors.push(syn::Error::new(
+                meta.path().span(),
+                format!("unknown option `{}`; expected one of {OPTIONS}", quote::ToTokens::to_token_stream(meta.path())),
+            )),
+        }
+    }
+    options
+}

@@ -1,0 +1,173 @@
+//! Writes the instrumented function.
+//!
+//! A plain function gets a guard as its first statement: the span opens there and closes when the guard
+//! drops, after the return value is computed or while a panic unwinds. A function that produces a
+//! future gets its future wrapped, so the span covers the future's polls and not the call that built it.
+
+use crate::attr::Options;
+use crate::func::{arg_names, box_pin_tail, Func, Shape};
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+
+pub fn span(options: &Options, mut func: Func) -> TokenStream {
+    let krate = match &options.krate {
+        Some(path) => quote!(#path),
+        None => quote!(::telem),
+    };
+    let p = quote!(#krate::__private);
+    let ident = &func.sig.ident;
+    let name = match &options.name {
+        Some(lit) => lit.value(),
+        None => ident.to_string(),
+    };
+    let kind = syn::Ident::new(options.kind.map_or("Internal", |(k, _)| k), proc_macro2::Span::call_site());
+    // `line!()` spanned at the function name reports the function's line.
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+    let site = quote! {{
+        static __TELEM_SITE: #p::CallSite =
+            #p::CallSite::new(#name, #p::SpanKind::#kind, ::core::module_path!(), ::core::file!(), #line);
+        &__TELEM_SITE
+    }};
+    let record = record_attributes(options, &func, &p);
+    let mutable = (!record.is_empty()).then(|| quote!(mut));
+    let record = (!record.is_empty()).then(|| quote! { if __telem_span.is_recording() { #(#record)* } });
+
+    let block = &mut func.block;
+    let body = match func.shape {
+        Shape::Sync => {
+            let run = quote! {{
+                #[allow(clippy::redundant_closure_call)]
+                let __telem_result = (move || #block)();
+                __telem_result
+            }};
+            let tail = match (options.err.is_some(), options.ret.is_some()) {
+                (false, false) => {
+                    let stmts = &block.stmts;
+                    quote!(#(#stmts)*)
+                }
+                (true, ret) => {
+                    let ok = ret.then(|| quote!(__telem_span.attribute("return", #p::debug_value(&__telem_ok));));
+                    quote! {
+                        match #run {
+                            ::core::result::Result::Ok(__telem_ok) => { #ok ::core::result::Result::Ok(__telem_ok) }
+                            ::core::result::Result::Err(__telem_err) => {
+                                __telem_span.error(&__telem_err);
+                                ::core::result::Result::Err(__telem_err)
+                            }
+                        }
+                    }
+                }
+                (false, true) => quote! {
+                    let __telem_ret = #run;
+                    __telem_span.attribute("return", #p::debug_value(&__telem_ret));
+                    __telem_ret
+                },
+            };
+            let mutable = if options.err.is_some() || options.ret.is_some() { Some(quote!(mut)) } else { mutable };
+            quote! {
+                let #mutable __telem_span = #p::SpanGuard::enter(#site);
+                #record
+                #tail
+            }
+        }
+        Shape::AsyncFn => {
+            let future = inspect_output(options, quote!(async move #block), &krate);
+            quote! {
+                let #mutable __telem_span = #p::FutureSpan::start(#site);
+                #record
+                __telem_span.instrument(#future).await
+            }
+        }
+        Shape::ImplFuture => {
+            let future = inspect_output(options, quote!(__telem_future), &krate);
+            quote! {
+                let #mutable __telem_span = #p::FutureSpan::start(#site);
+                #record
+                #[allow(clippy::redundant_closure_call)]
+                let __telem_future = (move || #block)();
+                __telem_span.instrument(#future)
+            }
+        }
+        Shape::BoxedFuture => {
+            if let Some(tail) = box_pin_tail(block) {
+                let inner = inspect_output(options, quote!(#tail), &krate);
+                *tail = syn::parse_quote!(__telem_span.instrument(#inner));
+                let stmts = &block.stmts;
+                quote! {
+                    let #mutable __telem_span = #p::FutureSpan::start(#site);
+                    #record
+                    #(#stmts)*
+                }
+            } else {
+                let future = inspect_output(options, quote!(__telem_future), &krate);
+                quote! {
+                    let #mutable __telem_span = #p::FutureSpan::start(#site);
+                    #record
+                    #[allow(clippy::redundant_closure_call)]
+                    let __telem_future = (move || #block)();
+                    ::std::boxed::Box::pin(__telem_span.instrument(#future))
+                }
+            }
+        }
+    };
+    let Func { outer_attrs, inner_attrs, vis, sig, .. } = func;
+    quote! {
+        #(#outer_attrs)*
+        #vis #sig {
+            #(#inner_attrs)*
+            #body
+        }
+    }
+}
+
+/// Statements that record `args` and `fields` on `__telem_span`.
+fn record_attributes(options: &Options, func: &Func, p: &TokenStream) -> Vec<TokenStream> {
+    let mut out = Vec::new();
+    if options.args.is_some() {
+        for arg in arg_names(&func.sig).into_iter().filter(|a| !options.skip.contains(a)) {
+            let key = arg.to_string();
+            let key = key.strip_prefix("r#").unwrap_or(&key);
+            out.push(quote! { __telem_span.attribute(#key, #p::debug_value(&#arg)); });
+        }
+    }
+    for field in &options.fields {
+        let (key, value) = (&field.key, &field.value);
+        out.push(quote! {
+            __telem_span.attribute(#key, {
+                #[allow(unused_imports)]
+                use #p::{ViaDebug as _, ViaToValue as _};
+                (&#p::Wrap(&(#value))).__telem_value()
+            });
+        });
+    }
+    out
+}
+
+/// For `err` and `ret` on a future: a future that awaits `future` and records its output on the span,
+/// which is current while it is polled.
+fn inspect_output(options: &Options, future: TokenStream, krate: &TokenStream) -> TokenStream {
+    let ret = options.ret.is_some().then(|| {
+        quote!(#krate::current_span().set_attribute("return", #krate::__private::debug_value(&__telem_ok));)
+    });
+    match (options.err.is_some(), ret) {
+        (false, None) => future,
+        (true, ret) => quote! {
+            async move {
+                match #future.await {
+                    ::core::result::Result::Ok(__telem_ok) => { #ret ::core::result::Result::Ok(__telem_ok) }
+                    ::core::result::Result::Err(__telem_err) => {
+                        #krate::current_span().record_error(&__telem_err);
+                        ::core::result::Result::Err(__telem_err)
+                    }
+                }
+            }
+        },
+        (false, Some(ret)) => quote! {
+            async move {
+                let __telem_ok = #future.await;
+                #ret
+                __telem_ok
+            }
+        },
+    }
+}

@@ -1,0 +1,72 @@
+//! Attribute macros of telem. Use them through the `telem` crate (`#[telem::span]`): they expand to
+//! paths under `::telem::__private`.
+//!
+//! The crate is split the way the work flows: [`attr`] parses the options, [`func`] reads the shape of
+//! the annotated function, [`valid`] rejects misuse with errors on the offending tokens (all of them,
+//! not only the first), and [`expand`] writes the instrumented function.
+
+mod attr;
+mod expand;
+mod func;
+mod valid;
+
+use proc_macro::TokenStream;
+
+/// Records each call of a function as a span. See the `telem` crate for the options.
+#[proc_macro_attribute]
+pub fn span(args: TokenStream, item: TokenStream) -> TokenStream {
+    span_impl(args.into(), item.into(), cfg!(feature = "enabled")).into()
+}
+
+/// `#[span]` without the `proc_macro` types, so unit tests can call it. With `enabled` false the item
+/// comes back token for token once its options are known to be valid.
+fn span_impl(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream, enabled: bool) -> proc_macro2::TokenStream {
+    let mut errors = valid::Errors::default();
+    let options = attr::parse(args, &mut errors);
+    let func = func::parse(item.clone(), &mut errors);
+    if let Some(func) = &func {
+        valid::check(&options, func, &mut errors);
+    }
+    match (errors.into_result(), func) {
+        (Err(e), _) => {
+            let mut out = e.to_compile_error();
+            out.extend(item);
+            out
+        }
+        (Ok(()), Some(func)) if enabled => expand::span(&options, func),
+        (Ok(()), _) => item,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    #[test]
+    fn disabled_returns_the_item_token_for_token() {
+        let item = quote! {
+            #[inline]
+            pub async fn query<T: Clone>(&self, user: &str, n: usize) -> Result<Vec<T>, Error> where T: Send {
+                let rows = self.db.get(user, n).await?;
+                Ok(rows)
+            }
+        };
+        let args = quote! { name = "db.query", kind = client, fields(rows = n), args, skip(user), err, ret };
+        let out = super::span_impl(args, item.clone(), false);
+        assert_eq!(out.to_string(), item.to_string());
+    }
+
+    #[test]
+    fn enabled_rewrites_the_body() {
+        let item = quote! { fn parse(input: &str) -> usize { input.len() } };
+        let out = super::span_impl(quote! {}, item.clone(), true).to_string();
+        assert_ne!(out, item.to_string());
+        assert!(out.contains("SpanGuard"), "{out}");
+    }
+
+    #[test]
+    fn disabled_still_reports_misuse() {
+        let out = super::span_impl(quote! { bogus }, quote! { fn f() {} }, false).to_string();
+        assert!(out.contains("compile_error"), "{out}");
+    }
+}

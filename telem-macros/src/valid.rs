@@ -1,0 +1,60 @@
+//! Misuse of `#[span]`, reported on the offending token. Every problem is collected, so one build
+//! shows them all.
+
+use crate::attr::Options;
+use crate::func::{arg_names, is_result, Func};
+
+/// Errors collected while reading one macro invocation.
+#[derive(Default)]
+pub struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub fn push(&mut self, e: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+
+    pub fn into_result(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+pub fn check(options: &Options, func: &Func, errors: &mut Errors) {
+    if let Some(c) = &func.sig.constness {
+        errors.push(syn::Error::new(c.span, "#[span] cannot instrument a `const fn`: spans happen at run time"));
+    }
+    if let Some(err) = options.err {
+        if !func.value_type.as_ref().is_some_and(is_result) {
+            let what = match &func.value_type {
+                Some(ty) => format!("`{}`", quote::ToTokens::to_token_stream(ty)),
+                None => "`()`".to_owned(),
+            };
+            errors.push(syn::Error::new(err, format!("`err` needs a function that returns `Result`, this one returns {what}")));
+        }
+    }
+    if let Some(skip) = options.skip_span {
+        if options.args.is_none() {
+            errors.push(syn::Error::new(skip, "`skip` only applies with `args`: arguments are not recorded by default"));
+        }
+    }
+    let names = arg_names(&func.sig);
+    for skipped in &options.skip {
+        if !names.contains(skipped) {
+            errors.push(syn::Error::new(skipped.span(), format!("`{skipped}` is not an argument of this function")));
+        }
+    }
+    let mut keys: Vec<&str> = Vec::new();
+    for field in &options.fields {
+        if keys.contains(&field.key.as_str()) {
+            errors.push(syn::Error::new(field.key_span, format!("field `{}` is set twice", field.key)));
+        }
+        keys.push(&field.key);
+    }
+    if let Some(name) = &options.name {
+        if name.value().is_empty() {
+            errors.push(syn::Error::new(name.span(), "span name must not be empty"));
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! Configuration: a builder, with the environment read underneath it (a value set in the builder wins).
+
+use crate::export::Exporter;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Slots per thread ring unless configured. 64 bytes each: 1 MiB of address space per recording
+/// thread, backed by memory only as far as the thread fills it.
+pub const DEFAULT_RING_CAPACITY: usize = 16 * 1024;
+/// How often the collector hands batches to exporters when nothing else wakes it.
+pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+/// The most spans in one `Exporter::export` call.
+pub const DEFAULT_BATCH_SIZE: usize = 4096;
+/// The most spans waiting for one exporter before further batches are dropped (and counted) for it.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 1 << 20;
+/// How long the guard returned by `init` waits for the exporters to drain when it drops.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How the console exporter prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsoleMode {
+    /// No output.
+    Off,
+    /// One readable line per span.
+    Text,
+    /// One JSON object per span, in the local store's format.
+    Json,
+}
+
+/// A configuration value from the environment that telem cannot use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvError {
+    /// The variable.
+    pub var: &'static str,
+    /// Its value.
+    pub value: String,
+    /// What would have been accepted.
+    pub expected: &'static str,
+}
+
+impl fmt::Display for EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "environment variable {}={:?} is invalid: expected {}", self.var, self.value, self.expected)
+    }
+}
+
+/// Why `try_init` did not start telem.
+#[derive(Debug)]
+pub enum InitError {
+    /// Environment variables with values telem cannot use (all of them, not only the first).
+    Env(Vec<EnvError>),
+    /// telem is already running in this process.
+    AlreadyRunning,
+    /// An exporter could not be built.
+    Exporter {
+        /// The exporter's registered name.
+        name: String,
+        /// What went wrong.
+        error: crate::export::ExportError,
+    },
+}
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InitError::Env(errors) => {
+                for (i, e) in errors.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                Ok(())
+            }
+            InitError::AlreadyRunning => f.write_str("telem is already running in this process"),
+            InitError::Exporter { name, error } => write!(f, "exporter `{name}` could not start: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for InitError {}
+
+/// The resolved configuration, as exporters' build functions see it.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) enabled: bool,
+    pub(crate) service_name: String,
+    pub(crate) flush_interval: Duration,
+    pub(crate) ring_capacity: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) queue_capacity: usize,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) console: ConsoleMode,
+    pub(crate) store: bool,
+    pub(crate) store_dir: PathBuf,
+    pub(crate) switches: Vec<(String, bool)>,
+}
+
+impl Config {
+    /// Whether recording is on.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+    /// The service name.
+    pub fn service_name(&self) -> &str {
+        &self.service_name
+    }
+    /// The console exporter's mode.
+    pub fn console(&self) -> ConsoleMode {
+        self.console
+    }
+    /// Whether the local store is on.
+    pub fn store(&self) -> bool {
+        self.store
+    }
+    /// Where the local store writes.
+    pub fn store_dir(&self) -> &std::path::Path {
+        &self.store_dir
+    }
+    /// Slots per thread ring.
+    pub fn ring_capacity(&self) -> usize {
+        self.ring_capacity
+    }
+    /// Whether the exporter registered as `name` is switched on or off explicitly (`None`: not said,
+    /// the exporter decides; registered user exporters are on).
+    pub fn exporter_switch(&self, name: &str) -> Option<bool> {
+        self.switches.iter().rev().find(|(n, _)| n == name).map(|&(_, on)| on)
+    }
+}
+
+/// Configures telem before it starts. Every setting left unset comes from the environment, then from
+/// the defaults.
+///
+/// ```no_run
+/// let _telem = telem::Builder::new()
+///     .service_name("checkout")
+///     .flush_interval(std::time::Duration::from_secs(1))
+///     .exporter("console", false)
+///     .init();
+/// ```
+#[derive(Default)]
+#[must_use = "call .init() or .try_init()"]
+pub struct Builder {
+    enabled: Option<bool>,
+    service_name: Option<String>,
+    flush_interval: Option<Duration>,
+    ring_capacity: Option<usize>,
+    batch_size: Option<usize>,
+    queue_capacity: Option<usize>,
+    shutdown_timeout: Option<Duration>,
+    console: Option<ConsoleMode>,
+    store_dir: Option<PathBuf>,
+    switches: Vec<(String, bool)>,
+    pub(crate) instances: Vec<(String, Box<dyn Exporter>)>,
+}
+
+impl Builder {
+    /// A builder with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Records or not, whatever `TELEM_ENABLED` / `OTEL_SDK_DISABLED` say.
+    pub fn enabled(mut self, on: bool) -> Self {
+        self.enabled = Some(on);
+        self
+    }
+    /// The service name (else `OTEL_SERVICE_NAME`, else the executable's name).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+    /// How often batches go to exporters when nothing else wakes the collector (default 5 s).
+    pub fn flush_interval(mut self, every: Duration) -> Self {
+        self.flush_interval = Some(every);
+        self
+    }
+    /// Slots in each thread's ring, rounded up to a power of two (default 16 384).
+    pub fn ring_capacity(mut self, slots: usize) -> Self {
+        self.ring_capacity = Some(slots);
+        self
+    }
+    /// The most spans per `export` call (default 4096).
+    pub fn batch_size(mut self, spans: usize) -> Self {
+        self.batch_size = Some(spans.max(1));
+        self
+    }
+    /// The most spans queued for one exporter before batches are dropped for it (default 1 048 576).
+    pub fn queue_capacity(mut self, spans: usize) -> Self {
+        self.queue_capacity = Some(spans.max(1));
+        self
+    }
+    /// How long the `init` guard waits for exporters to drain when dropped (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+    /// The console exporter's mode (else `TELEM_CONSOLE`).
+    pub fn console(mut self, mode: ConsoleMode) -> Self {
+        self.console = Some(mode);
+        self
+    }
+    /// Where the local store writes (else `TELEM_STORE_DIR`, else `.telem` in the working directory).
+    pub fn store_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.store_dir = Some(dir.into());
+        self
+    }
+    /// Switches a registered exporter (built-in or user) on or off by name.
+    pub fn exporter(mut self, name: impl Into<String>, on: bool) -> Self {
+        self.switches.push((name.into(), on));
+        self
+    }
+    /// Adds an exporter instance directly, without registering it.
+    pub fn with_exporter(mut self, name: impl Into<String>, exporter: impl Exporter) -> Self {
+        self.instances.push((name.into(), Box::new(exporter)));
+        self
+    }
+
+    /// Starts telem; any problem is reported once on stderr, and telem goes on without the part that
+    /// failed (an invalid environment variable falls back to its default).
+    pub fn init(self) -> crate::Telem {
+        crate::lifecycle::init_with(self)
+    }
+
+    /// Starts telem, or says why not.
+    pub fn try_init(self) -> Result<crate::Telem, InitError> {
+        crate::lifecycle::try_init_with(self)
+    }
+
+    /// Resolves the configuration against the environment. Errors name each invalid variable; the
+    /// returned config uses defaults in their place.
+    pub(crate) fn resolve(&mut self, env: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<EnvError>) {
+        let mut errors = Vec::new();
+        let mut read = |var: &'static str, expected: &'static str, parse: &dyn Fn(&str) -> Option<Value>| {
+            let raw = env(var)?;
+            let parsed = parse(raw.trim());
+            if parsed.is_none() {
+                errors.push(EnvError { var, value: raw, expected });
+            }
+            parsed
+        };
+        const BOOL: &str = "one of 1, true, yes, on, 0, false, no, off";
+        let telem_enabled = read("TELEM_ENABLED", BOOL, &|v| parse_bool(v).map(Value::Bool));
+        let sdk_disabled =
+            read("OTEL_SDK_DISABLED", "true or false", &|v| match v.to_ascii_lowercase().as_str() {
+                "true" => Some(Value::Bool(true)),
+                "false" | "" => Some(Value::Bool(false)),
+                _ => None,
+            });
+        let service = read("OTEL_SERVICE_NAME", "a non-empty name", &|v| (!v.is_empty()).then(|| Value::Str(v.into())));
+        let store_dir = read("TELEM_STORE_DIR", "a directory path", &|v| (!v.is_empty()).then(|| Value::Str(v.into())));
+        let store = read("TELEM_STORE", BOOL, &|v| parse_bool(v).map(Value::Bool));
+        let console = read("TELEM_CONSOLE", "one of off, 0, false, no, text, on, 1, true, yes, json", &|v| {
+            match v.to_ascii_lowercase().as_str() {
+                "json" => Some(Value::Console(ConsoleMode::Json)),
+                "text" => Some(Value::Console(ConsoleMode::Text)),
+                other => parse_bool(other)
+                    .map(|on| Value::Console(if on { ConsoleMode::Text } else { ConsoleMode::Off })),
+            }
+        });
+        let interval = read("TELEM_FLUSH_INTERVAL_MS", "a positive number of milliseconds", &|v| {
+            v.parse::<u64>().ok().filter(|&ms| ms > 0).map(Value::Num)
+        });
+        let ring = read("TELEM_RING_CAPACITY", "a number of slots, at least 2", &|v| {
+            v.parse::<u64>().ok().filter(|&n| (2..=1 << 30).contains(&n)).map(Value::Num)
+        });
+
+        let enabled = self
+            .enabled
+            .or(telem_enabled.map(Value::bool))
+            .unwrap_or(!sdk_disabled.map(Value::bool).unwrap_or(false));
+        let config = Config {
+            enabled,
+            service_name: self.service_name.take().or(service.map(Value::string)).unwrap_or_else(default_service_name),
+            flush_interval: self
+                .flush_interval
+                .or(interval.map(|v| Duration::from_millis(v.num())))
+                .unwrap_or(DEFAULT_FLUSH_INTERVAL),
+            ring_capacity: self.ring_capacity.or(ring.map(|v| v.num() as usize)).unwrap_or(DEFAULT_RING_CAPACITY),
+            batch_size: self.batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
+            queue_capacity: self.queue_capacity.unwrap_or(DEFAULT_QUEUE_CAPACITY),
+            shutdown_timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+            console: self.console.or(console.map(Value::console)).unwrap_or(ConsoleMode::Text),
+            store: store.map(Value::bool).unwrap_or(true),
+            store_dir: self
+                .store_dir
+                .take()
+                .or(store_dir.map(|v| PathBuf::from(v.string())))
+                .unwrap_or_else(|| PathBuf::from(".telem")),
+            switches: std::mem::take(&mut self.switches),
+        };
+        (config, errors)
+    }
+}
+
+/// `1/true/yes/on` or `0/false/no/off`, any case.
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn default_service_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown_service".to_owned())
+}
+
+/// A parsed environment value.
+enum Value {
+    Bool(bool),
+    Str(String),
+    Num(u64),
+    Console(ConsoleMode),
+}
+
+impl Value {
+    fn bool(self) -> bool {
+        matches!(self, Value::Bool(true))
+    }
+    fn string(self) -> String {
+        match self {
+            Value::Str(s) => s,
+            _ => String::new(),
+        }
+    }
+    fn num(self) -> u64 {
+        match self {
+            Value::Num(n) => n,
+            _ => 0,
+        }
+    }
+    fn console(self) -> ConsoleMode {
+        match self {
+            Value::Console(m) => m,
+            _ => ConsoleMode::Text,
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The console exporter: one line per span on stderr.
+//!
+//! ```text
+//! [telem] checkout/step[0] ok 142ms {step.index: 0}
+//! [telem] charge error 3.10ms "card declined" {amount: 12}
+//! ```
+//! A span whose status is unset or ok prints `ok`; the store keeps the exact status.
+
+use super::{Batch, ExportError, Exporter, SpanRef};
+use crate::config::{Config, ConsoleMode};
+use crate::record::Status;
+use std::io::Write;
+
+/// Prints spans to stderr, as text or JSON lines.
+pub struct Console {
+    mode: ConsoleMode,
+    buf: Vec<u8>,
+}
+
+impl Console {
+    /// A console exporter in the given mode.
+    pub fn new(mode: ConsoleMode) -> Console {
+        Console { mode, buf: Vec::new() }
+    }
+
+    fn build(config: &Config) -> Result<Option<Box<dyn Exporter>>, ExportError> {
+        Ok((config.console() != ConsoleMode::Off).then(|| Box::new(Console::new(config.console())) as Box<dyn Exporter>))
+    }
+}
+
+/// A duration with three significant digits and a unit: `812ns`, `3.40µs`, `142ms`, `2.31s`.
+pub(crate) fn human_duration(ns: u64) -> String {
+    let (value, unit) = match ns {
+        0..=999 => return format!("{ns}ns"),
+        1_000..=999_999 => (ns as f64 / 1e3, "µs"),
+        1_000_000..=999_999_999 => (ns as f64 / 1e6, "ms"),
+        _ => (ns as f64 / 1e9, "s"),
+    };
+    let decimals = if value >= 100.0 { 0 } else if value >= 10.0 { 1 } else { 2 };
+    format!("{value:.decimals$}{unit}")
+}
+
+pub(crate) fn text_line(out: &mut Vec<u8>, span: &SpanRef<'_>) {
+    let _ = write!(out, "[telem] {} ", span.name());
+    match span.status() {
+        Status::Error(message) if !message.is_empty() => {
+            let _ = write!(out, "error {} {:?}", human_duration(span.duration_ns()), message);
+        }
+        Status::Error(_) => {
+            let _ = write!(out, "error {}", human_duration(span.duration_ns()));
+        }
+        _ => {
+            let _ = write!(out, "ok {}", human_duration(span.duration_ns()));
+        }
+    }
+    let attributes = span.attributes();
+    if !attributes.is_empty() {
+        out.extend_from_slice(b" {");
+        for (i, (k, v)) in attributes.iter().enumerate() {
+            let _ = write!(out, "{}{k}: {v}", if i > 0 { ", " } else { "" });
+        }
+        out.push(b'}');
+    }
+    out.push(b'\n');
+}
+
+impl Exporter for Console {
+    fn export(&mut self, batch: &Batch) -> Result<(), ExportError> {
+        self.buf.clear();
+        for span in batch.spans() {
+            match self.mode {
+                ConsoleMode::Json => super::json::write_span(&mut self.buf, &span, batch.service_name()),
+                _ => text_line(&mut self.buf, &span),
+            }
+        }
+        std::io::stderr().lock().write_all(&self.buf)?;
+        Ok(())
+    }
+}
+
+inventory::submit! { super::ExporterRegistration::new("console", Console::build) }

@@ -1,0 +1,78 @@
+//! One span as one JSON object: the local store's line format (version 1), also used by the console's
+//! JSON mode. Written by hand into a reused buffer; `serde_json` only escapes strings.
+
+use super::SpanRef;
+use crate::record::Status;
+use crate::value::Value;
+use std::io::Write;
+
+/// The `v` field of every line. Bump it when a field changes meaning; adding fields does not.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+
+fn string(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::I64(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::U64(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::F64(n) if n.is_finite() => {
+            let _ = write!(out, "{n:?}");
+        }
+        Value::F64(n) => string(out, &n.to_string()),
+        Value::Str(s) => string(out, s),
+    }
+}
+
+/// Appends the span as one JSON object followed by a newline.
+pub(crate) fn write_span(out: &mut Vec<u8>, span: &SpanRef<'_>, service: &str) {
+    let _ = write!(out, "{{\"v\":{FORMAT_VERSION},\"service\":");
+    string(out, service);
+    let _ = write!(out, ",\"trace_id\":\"{}\",\"span_id\":\"{}\",\"parent_id\":", span.trace_id(), span.span_id());
+    match span.parent_id() {
+        Some(p) => {
+            let _ = write!(out, "\"{p}\"");
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"name\":");
+    string(out, span.name());
+    let start = span.start_unix_ns();
+    let duration = span.duration_ns();
+    let status = span.status();
+    let _ = write!(
+        out,
+        ",\"kind\":\"{}\",\"start_unix_ns\":{start},\"end_unix_ns\":{},\"duration_ns\":{duration},\"status\":\"{}\",\"status_message\":",
+        span.kind().as_str(),
+        start + duration,
+        status.as_str(),
+    );
+    match &status {
+        Status::Error(message) => string(out, message),
+        _ => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"attributes\":{");
+    for (i, (k, v)) in span.attributes().iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, k);
+        out.push(b':');
+        value(out, v);
+    }
+    out.extend_from_slice(b"},\"module\":");
+    string(out, span.module());
+    out.extend_from_slice(b",\"file\":");
+    string(out, span.file());
+    let thread = span.thread();
+    let _ = write!(out, ",\"line\":{},\"thread\":", span.line());
+    string(out, thread.name);
+    let _ = writeln!(out, ",\"thread_id\":{}}}", thread.id);
+}

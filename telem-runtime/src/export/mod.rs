@@ -1,0 +1,241 @@
+//! What exporters see and implement: [`Batch`], [`SpanRef`], the [`Exporter`] trait, and the
+//! registration that makes an exporter known to [`crate::init`].
+
+#[cfg(feature = "console")]
+pub mod console;
+#[cfg(any(feature = "console", feature = "store"))]
+pub(crate) mod json;
+#[cfg(feature = "store")]
+pub mod store;
+
+use crate::callsite::SpanKind;
+use crate::clock::Converter;
+use crate::config::Config;
+use crate::ids::{SpanId, TraceId};
+use crate::local::ThreadInfo;
+use crate::record::{Record, Status};
+use crate::value::Value;
+use std::borrow::Cow;
+use std::fmt;
+
+/// A destination for finished spans. Each exporter runs on its own thread, so a slow one never holds
+/// up the application or the other exporters; a batch it fails (or panics) on is counted as dropped
+/// for it alone.
+pub trait Exporter: Send + 'static {
+    /// Receives one batch of finished spans.
+    fn export(&mut self, batch: &Batch) -> Result<(), ExportError>;
+
+    /// Makes everything exported so far durable or visible (called by `telem::flush()`).
+    fn flush(&mut self) -> Result<(), ExportError> {
+        Ok(())
+    }
+
+    /// Called once when telem shuts down, after the last batch.
+    fn shutdown(&mut self) -> Result<(), ExportError> {
+        Ok(())
+    }
+}
+
+/// Why an exporter failed.
+#[derive(Debug)]
+pub struct ExportError(pub String);
+
+impl fmt::Display for ExportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ExportError {}
+
+impl From<std::io::Error> for ExportError {
+    fn from(e: std::io::Error) -> Self {
+        ExportError(e.to_string())
+    }
+}
+
+impl From<String> for ExportError {
+    fn from(e: String) -> Self {
+        ExportError(e)
+    }
+}
+
+impl From<&str> for ExportError {
+    fn from(e: &str) -> Self {
+        ExportError(e.to_owned())
+    }
+}
+
+/// How an exporter is made from the configuration: returns `Ok(None)` when it is switched off.
+pub type BuildFn = fn(&Config) -> Result<Option<Box<dyn Exporter>>, ExportError>;
+
+/// An exporter known to telem. Built-in and user exporters register the same way, with
+/// `telem::register_exporter!`, and `init` builds every registered exporter that is switched on.
+pub struct ExporterRegistration {
+    /// Unique name, used in stats, in `Builder::exporter(name, on)` and in error messages.
+    pub name: &'static str,
+    /// Makes the exporter.
+    pub build: BuildFn,
+}
+
+impl ExporterRegistration {
+    /// Used by `telem::register_exporter!`.
+    pub const fn new(name: &'static str, build: BuildFn) -> Self {
+        ExporterRegistration { name, build }
+    }
+}
+
+inventory::collect!(ExporterRegistration);
+
+/// Every registered exporter.
+pub fn registered() -> impl Iterator<Item = &'static ExporterRegistration> {
+    inventory::iter::<ExporterRegistration>.into_iter()
+}
+
+/// Spans drained from one thread's ring.
+pub(crate) struct Chunk {
+    pub thread: ThreadInfo,
+    pub records: Vec<Record>,
+}
+
+/// A batch of finished spans, shared by all exporters. Spans are kept in their compact recorded form
+/// and decoded on access through [`SpanRef`].
+pub struct Batch {
+    pub(crate) chunks: Vec<Chunk>,
+    pub(crate) clock: Converter,
+    pub(crate) service: std::sync::Arc<str>,
+    pub(crate) len: usize,
+}
+
+impl Batch {
+    /// Number of spans.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The service name (`OTEL_SERVICE_NAME` or the builder's).
+    pub fn service_name(&self) -> &str {
+        &self.service
+    }
+
+    /// The spans, in the order each thread ended them.
+    pub fn spans(&self) -> impl Iterator<Item = SpanRef<'_>> {
+        self.chunks
+            .iter()
+            .flat_map(move |c| c.records.iter().map(move |record| SpanRef { record, thread: c.thread, clock: &self.clock }))
+    }
+}
+
+impl fmt::Debug for Batch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.spans()).finish()
+    }
+}
+
+/// One finished span, borrowed from a [`Batch`].
+#[derive(Clone, Copy)]
+pub struct SpanRef<'a> {
+    record: &'a Record,
+    thread: ThreadInfo,
+    clock: &'a Converter,
+}
+
+impl<'a> SpanRef<'a> {
+    /// The trace.
+    pub fn trace_id(&self) -> TraceId {
+        TraceId(self.record.trace_id)
+    }
+
+    /// This span.
+    pub fn span_id(&self) -> SpanId {
+        SpanId(self.record.span_id)
+    }
+
+    /// The parent span, `None` for a trace root.
+    pub fn parent_id(&self) -> Option<SpanId> {
+        (self.record.parent_id != 0).then_some(SpanId(self.record.parent_id))
+    }
+
+    /// The name.
+    pub fn name(&self) -> &'a str {
+        self.record.name()
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> SpanKind {
+        self.record.call_site().kind
+    }
+
+    /// Start, Unix nanoseconds.
+    pub fn start_unix_ns(&self) -> u64 {
+        self.clock.unix_ns(self.record.start)
+    }
+
+    /// End, Unix nanoseconds.
+    pub fn end_unix_ns(&self) -> u64 {
+        self.start_unix_ns() + self.duration_ns()
+    }
+
+    /// Duration in nanoseconds.
+    pub fn duration_ns(&self) -> u64 {
+        self.clock.duration_ns(self.record.start, self.record.end)
+    }
+
+    /// The status.
+    pub fn status(&self) -> Status {
+        self.record.status()
+    }
+
+    /// Whether the status is error.
+    pub fn is_error(&self) -> bool {
+        matches!(self.record.status(), Status::Error(_))
+    }
+
+    /// The attributes, in the order they were set.
+    pub fn attributes(&self) -> &'a [(Cow<'static, str>, Value)] {
+        self.record.attributes()
+    }
+
+    /// The attribute named `key`, if set (the last one set wins).
+    pub fn attribute(&self, key: &str) -> Option<&'a Value> {
+        self.attributes().iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// `module_path!()` of the instrumented function; empty for manual spans.
+    pub fn module(&self) -> &'static str {
+        self.record.call_site().module
+    }
+
+    /// Source file.
+    pub fn file(&self) -> &'static str {
+        self.record.call_site().file
+    }
+
+    /// Source line.
+    pub fn line(&self) -> u32 {
+        self.record.call_site().line
+    }
+
+    /// The thread that ended the span.
+    pub fn thread(&self) -> ThreadInfo {
+        self.thread
+    }
+}
+
+impl fmt::Debug for SpanRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Span")
+            .field("name", &self.name())
+            .field("trace_id", &self.trace_id())
+            .field("span_id", &self.span_id())
+            .field("parent_id", &self.parent_id())
+            .field("status", &self.status())
+            .field("attributes", &self.attributes())
+            .finish()
+    }
+}

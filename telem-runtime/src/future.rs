@@ -1,0 +1,103 @@
+//! Spans over futures: the span is current only while the future is being polled, on whichever thread
+//! polls it, so children created after an `.await` on another worker still point at it.
+
+use crate::callsite::CallSite;
+use crate::span::OpenSpan;
+use crate::value::Value;
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A future inside a span. `#[span]` wraps `async fn` bodies, `impl Future` results and
+/// `Box::pin(async …)` results in one.
+///
+/// The span starts when the `Instrumented` is made (its parent is what was current then) and ends when
+/// the future completes or is dropped. A panic while polling marks it failed.
+#[doc(hidden)]
+pub struct Instrumented<F> {
+    future: F,
+    span: OpenSpan,
+}
+
+/// A span started for a future that is not made yet: `#[span]` records arguments on it first, then
+/// hands it the future.
+#[doc(hidden)]
+pub struct FutureSpan(OpenSpan);
+
+impl FutureSpan {
+    /// Starts the span under the current context (not current itself until polled).
+    #[inline(always)]
+    pub fn start(site: &'static CallSite) -> FutureSpan {
+        FutureSpan(OpenSpan::start(site, false))
+    }
+
+    /// Whether attributes would be kept.
+    #[inline(always)]
+    pub fn is_recording(&self) -> bool {
+        self.0.is_active()
+    }
+
+    /// Adds an attribute.
+    pub fn attribute(&mut self, key: &'static str, value: Value) {
+        self.0.set_attribute(Cow::Borrowed(key), value);
+    }
+
+    /// Puts `future` inside the span.
+    #[inline(always)]
+    pub fn instrument<F: Future>(self, future: F) -> Instrumented<F> {
+        Instrumented { future, span: self.0 }
+    }
+}
+
+impl<F: Future> Instrumented<F> {
+    /// Starts a span named by `site` around `future`.
+    #[inline(always)]
+    pub fn new(site: &'static CallSite, future: F) -> Self {
+        FutureSpan::start(site).instrument(future)
+    }
+}
+
+/// Restores the thread's context after a poll, also when the poll panics.
+struct Polling<'a> {
+    span: &'a mut OpenSpan,
+    before: (u128, u64),
+}
+
+impl Drop for Polling<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.span.mark_panicked();
+        }
+        self.span.leave(self.before);
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of `self`, and `span` is not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        if !this.span.is_active() {
+            return future.poll(cx);
+        }
+        let before = this.span.make_current();
+        let polling = Polling { span: &mut this.span, before };
+        let poll = future.poll(cx);
+        drop(polling);
+        if poll.is_ready() {
+            this.span.finish();
+        }
+        poll
+    }
+}
+
+impl<F> Drop for Instrumented<F> {
+    fn drop(&mut self) {
+        // Completed spans were finished in `poll`; this ends one dropped before completion.
+        self.span.finish();
+    }
+}

@@ -1,0 +1,252 @@
+//! Per-thread state: the current context, the id generator, the thread's ring, and the side table of
+//! attributes set through `current_span()`. Everything the hot path touches lives in one `const`
+//! thread-local without a destructor, so reaching it is a single TLS-relative address.
+
+use crate::ids::{os_seed, wyrand};
+use crate::record::{Extra, Record, Status};
+use crate::ring::{Push, Ring};
+use crate::value::Value;
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// True when the `enabled` feature is on; every entry point tests it first, so without the feature
+/// the whole runtime folds away at compile time.
+pub(crate) const ENABLED: bool = cfg!(feature = "enabled");
+
+pub(crate) const OFF: u8 = 0;
+pub(crate) const RUNNING: u8 = 1;
+pub(crate) const STOPPING: u8 = 2;
+
+/// Whether spans are being recorded. Read with one relaxed load per span.
+pub(crate) static STATE: AtomicU8 = AtomicU8::new(OFF);
+/// Slots in each new thread's ring (set from the configuration at `init`).
+pub(crate) static RING_CAPACITY: AtomicUsize = AtomicUsize::new(crate::config::DEFAULT_RING_CAPACITY);
+
+#[inline(always)]
+pub(crate) fn running() -> bool {
+    ENABLED && STATE.load(Ordering::Relaxed) == RUNNING
+}
+
+/// A thread as exporters see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadInfo {
+    /// Small sequential number, unique for the life of the process (1 for the first thread that records).
+    pub id: u64,
+    /// The thread's name, or `""` when it has none.
+    pub name: &'static str,
+}
+
+/// A thread's ring and who it belongs to. Stays registered after the thread exits until drained.
+pub(crate) struct Lane {
+    pub ring: Ring,
+    pub thread: ThreadInfo,
+    pub orphaned: std::sync::atomic::AtomicBool,
+}
+
+/// Every lane ever created and not yet retired, plus the totals of retired ones.
+pub(crate) struct Registry {
+    pub lanes: Vec<Arc<Lane>>,
+    /// `recorded` of lanes that were drained and removed after their thread exited.
+    pub retired_recorded: u64,
+    pub retired_dropped: u64,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry { lanes: Vec::new(), retired_recorded: 0, retired_dropped: 0 });
+/// Spans that ended where no ring could take them: while their thread was being torn down, or after
+/// shutdown. Counted as recorded and dropped, so they are never lost silently.
+pub(crate) static LOST_AT_EXIT: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn registry() -> MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The hot thread-local state.
+pub(crate) struct Hot {
+    pub lane: Cell<*const Lane>,
+    pub trace: Cell<u128>,
+    pub span: Cell<u64>,
+    rng: Cell<u64>,
+    /// Entries in `PENDING`; checked before touching it.
+    pub pending: Cell<usize>,
+}
+
+thread_local! {
+    pub(crate) static HOT: Hot = const {
+        Hot { lane: Cell::new(std::ptr::null()), trace: Cell::new(0), span: Cell::new(0), rng: Cell::new(0), pending: Cell::new(0) }
+    };
+    /// Keeps this thread's lane alive and marks it orphaned when the thread exits.
+    static OWNER: RefCell<Option<LaneOwner>> = const { RefCell::new(None) };
+    /// Attributes and statuses set through `current_span()`, keyed by span id, until the span's scope ends.
+    static PENDING: RefCell<Vec<(u64, Pending)>> = const { RefCell::new(Vec::new()) };
+    /// The message of the panic this thread is unwinding from, set by telem's panic hook.
+    static PANIC_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+struct LaneOwner(Arc<Lane>);
+
+impl Drop for LaneOwner {
+    fn drop(&mut self) {
+        self.0.orphaned.store(true, Ordering::Release);
+        let _ = HOT.try_with(|h| h.lane.set(std::ptr::null()));
+    }
+}
+
+impl Hot {
+    /// A fresh non-zero span id.
+    #[inline(always)]
+    pub fn span_id(&self) -> u64 {
+        let mut state = self.rng.get();
+        if state == 0 {
+            state = os_seed();
+        }
+        let mut id = wyrand(&mut state);
+        while id == 0 {
+            id = wyrand(&mut state);
+        }
+        self.rng.set(state);
+        id
+    }
+
+    /// A fresh random trace id.
+    #[inline(always)]
+    pub fn trace_id(&self) -> u128 {
+        ((self.span_id() as u128) << 64) | self.span_id() as u128
+    }
+
+    /// Pushes a finished record into this thread's ring.
+    #[inline(always)]
+    pub fn push(&self, record: Record) {
+        let lane = self.lane.get();
+        if lane.is_null() {
+            return push_slow(record);
+        }
+        // SAFETY: a non-null `lane` is kept alive by `OWNER` until it is reset to null on thread exit.
+        if unsafe { (*lane).ring.push(record) } == Push::Wake {
+            crate::collector::wake();
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn push_slow(record: Record) {
+    let lane = match OWNER.try_with(|owner| {
+        let mut owner = owner.borrow_mut();
+        owner.get_or_insert_with(|| LaneOwner(new_lane())).0.clone()
+    }) {
+        Ok(lane) => lane,
+        Err(_) => {
+            // The thread is exiting and its thread-locals are gone: count the span, do not lose it silently.
+            LOST_AT_EXIT.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    };
+    let _ = HOT.try_with(|h| h.lane.set(Arc::as_ptr(&lane)));
+    if lane.ring.push(record) == Push::Wake {
+        crate::collector::wake();
+    }
+}
+
+fn new_lane() -> Arc<Lane> {
+    static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
+    let thread = ThreadInfo {
+        id: NEXT_THREAD.fetch_add(1, Ordering::Relaxed),
+        name: intern_thread_name(std::thread::current().name().unwrap_or("")),
+    };
+    let lane = Arc::new(Lane {
+        ring: Ring::new(RING_CAPACITY.load(Ordering::Relaxed)),
+        thread,
+        orphaned: std::sync::atomic::AtomicBool::new(false),
+    });
+    registry().lanes.push(lane.clone());
+    lane
+}
+
+/// Thread names are kept once per distinct name, so pools that start and stop threads stay bounded.
+fn intern_thread_name(name: &str) -> &'static str {
+    static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let names = names.get_or_insert_with(HashSet::new);
+    match names.get(name) {
+        Some(n) => n,
+        None => {
+            let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+            names.insert(leaked);
+            leaked
+        }
+    }
+}
+
+/// Something set on a span through `current_span()` while it is current.
+pub(crate) enum Pending {
+    Attribute(Cow<'static, str>, Value),
+    Status(Status),
+}
+
+pub(crate) fn push_pending(span_id: u64, item: Pending) {
+    let _ = PENDING.try_with(|p| {
+        p.borrow_mut().push((span_id, item));
+        HOT.with(|h| h.pending.set(h.pending.get() + 1));
+    });
+}
+
+/// Moves what `current_span()` set on `span_id` into the span; the owner of a span's scope calls this
+/// when the scope ends. Cheap when nothing is pending: one thread-local read.
+#[inline(always)]
+pub(crate) fn take_pending(span_id: u64, mut apply: impl FnMut(Pending)) {
+    if HOT.with(|h| h.pending.get()) == 0 {
+        return;
+    }
+    let _ = PENDING.try_with(|p| {
+        let mut p = p.borrow_mut();
+        let mut i = 0;
+        while i < p.len() {
+            if p[i].0 == span_id {
+                apply(p.remove(i).1);
+            } else {
+                i += 1;
+            }
+        }
+        HOT.with(|h| h.pending.set(p.len()));
+    });
+}
+
+pub(crate) fn ensure_extra(extra: &mut Option<Box<Extra>>) -> &mut Extra {
+    extra.get_or_insert_with(Default::default)
+}
+
+/// Installs (once per process) a panic hook that remembers the message on the panicking thread, so a
+/// span unwound by the panic can carry it. The previous hook still runs.
+pub(crate) fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let text = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "Box<dyn Any>".to_string());
+            let message = match info.location() {
+                Some(at) => format!("panicked at {}:{}: {}", at.file(), at.line(), text),
+                None => format!("panicked: {text}"),
+            };
+            let _ = PANIC_MESSAGE.try_with(|m| *m.borrow_mut() = Some(message));
+            previous(info);
+        }));
+    });
+}
+
+/// The message of the panic the current thread is unwinding from.
+pub(crate) fn panic_message() -> Cow<'static, str> {
+    PANIC_MESSAGE
+        .try_with(|m| m.borrow().clone())
+        .ok()
+        .flatten()
+        .map(Cow::Owned)
+        .unwrap_or(Cow::Borrowed("panicked"))
+}

@@ -1,0 +1,99 @@
+//! The fixed-size record a finished span becomes, and what rides along with it when needed.
+
+use crate::callsite::CallSite;
+use crate::value::Value;
+use std::borrow::Cow;
+
+/// The outcome of a span.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Status {
+    /// Nothing was said (the default, as in OpenTelemetry).
+    #[default]
+    Unset,
+    /// Explicitly successful.
+    Ok,
+    /// Failed, with a message (an error's `Display`, or the panic message).
+    Error(Cow<'static, str>),
+}
+
+impl Status {
+    /// `"unset"`, `"ok"` or `"error"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Unset => "unset",
+            Status::Ok => "ok",
+            Status::Error(_) => "error",
+        }
+    }
+
+    pub(crate) fn code(&self) -> usize {
+        match self {
+            Status::Unset => 0,
+            Status::Ok => 1,
+            Status::Error(_) => 2,
+        }
+    }
+}
+
+/// What a span carries beyond the fixed record: attributes, a run-time name, an error message.
+/// Allocated only when one of them is set, so a plain span never allocates.
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
+    pub name: Option<Cow<'static, str>>,
+    pub attributes: Vec<(Cow<'static, str>, Value)>,
+    pub status_message: Option<Cow<'static, str>>,
+}
+
+/// Mask of the two low bits of [`Record::site`] that hold the status code. `CallSite` is 8-aligned.
+const STATUS_BITS: usize = 0b11;
+
+/// One finished span: exactly one 64-byte cache line, so a ring slot is written with one line store
+/// and handed to the collector as one line.
+#[repr(C, align(64))]
+pub(crate) struct Record {
+    pub trace_id: u128,
+    /// `&'static CallSite` with the status code in its two low bits.
+    pub site: usize,
+    pub span_id: u64,
+    pub parent_id: u64,
+    pub start: u64,
+    pub end: u64,
+    pub extra: Option<Box<Extra>>,
+}
+
+const _: () = assert!(std::mem::size_of::<Record>() == 64);
+const _: () = assert!(std::mem::align_of::<CallSite>() >= 4);
+
+impl Record {
+    /// Packs a call site and a status code into one word.
+    #[inline(always)]
+    pub fn site_word(site: &'static CallSite, status: usize) -> usize {
+        site as *const CallSite as usize | status
+    }
+
+    pub fn call_site(&self) -> &'static CallSite {
+        // SAFETY: `site` was made by `site_word` from a `&'static CallSite`; masking restores it.
+        unsafe { &*((self.site & !STATUS_BITS) as *const CallSite) }
+    }
+
+    pub fn status(&self) -> Status {
+        match self.site & STATUS_BITS {
+            0 => Status::Unset,
+            1 => Status::Ok,
+            _ => Status::Error(
+                self.extra.as_ref().and_then(|e| e.status_message.clone()).unwrap_or(Cow::Borrowed("")),
+            ),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self.extra.as_ref().and_then(|e| e.name.as_deref()) {
+            Some(name) => name,
+            None => self.call_site().name,
+        }
+    }
+
+    pub fn attributes(&self) -> &[(Cow<'static, str>, Value)] {
+        self.extra.as_ref().map(|e| &e.attributes[..]).unwrap_or(&[])
+    }
+}

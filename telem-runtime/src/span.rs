@@ -1,0 +1,433 @@
+//! Open spans: the one mechanism behind `#[span]` guards, instrumented futures and manual spans.
+
+use crate::callsite::{self, CallSite, SpanKind};
+use crate::context::Context;
+use crate::ids::{SpanId, TraceId};
+use crate::local::{self, ensure_extra, running, Pending, HOT};
+use crate::record::{Record, Status};
+use crate::value::Value;
+use crate::clock;
+use std::borrow::Cow;
+use std::fmt;
+use std::panic::Location;
+
+/// A span that has started and not yet ended. `site == 0` means inactive: the runtime was not running
+/// when it started, and every operation on it is a no-op.
+pub(crate) struct OpenSpan {
+    /// Call-site pointer with the status code in its low bits (see `Record::site_word`).
+    site: usize,
+    pub trace: u128,
+    pub id: u64,
+    pub parent: u64,
+    start: u64,
+    extra: Option<Box<crate::record::Extra>>,
+}
+
+impl OpenSpan {
+    pub const INACTIVE: OpenSpan = OpenSpan { site: 0, trace: 0, id: 0, parent: 0, start: 0, extra: None };
+
+    /// Starts a span under the thread's current context and makes it current when `enter` is true.
+    #[inline(always)]
+    pub fn start(site: &'static CallSite, enter: bool) -> OpenSpan {
+        if !running() {
+            return OpenSpan::INACTIVE;
+        }
+        HOT.with(|h| {
+            let parent = h.span.get();
+            let trace = if parent == 0 { h.trace_id() } else { h.trace.get() };
+            let id = h.span_id();
+            if enter {
+                h.span.set(id);
+                h.trace.set(trace);
+            }
+            OpenSpan { site: Record::site_word(site, 0), trace, id, parent, start: clock::now(), extra: None }
+        })
+    }
+
+    /// Starts a span under an explicit parent context (`None`: a new trace). Does not make it current.
+    pub fn start_under(site: &'static CallSite, parent: Option<Context>) -> OpenSpan {
+        if !running() {
+            return OpenSpan::INACTIVE;
+        }
+        HOT.with(|h| {
+            let (trace, parent) = match parent {
+                Some(ctx) => (ctx.trace_id.0, ctx.span_id.0),
+                None => (h.trace_id(), 0),
+            };
+            OpenSpan { site: Record::site_word(site, 0), trace, id: h.span_id(), parent, start: clock::now(), extra: None }
+        })
+    }
+
+    #[inline(always)]
+    pub fn is_active(&self) -> bool {
+        self.site != 0
+    }
+
+    /// Makes this span the thread's current one; returns what was current before.
+    #[inline(always)]
+    pub fn make_current(&self) -> (u128, u64) {
+        HOT.with(|h| {
+            let before = (h.trace.get(), h.span.get());
+            h.trace.set(self.trace);
+            h.span.set(self.id);
+            before
+        })
+    }
+
+    /// Leaves the span's scope on this thread: restores `before` as current and takes in whatever
+    /// `current_span()` set on this span meanwhile.
+    #[inline(always)]
+    pub fn leave(&mut self, before: (u128, u64)) {
+        HOT.with(|h| {
+            h.trace.set(before.0);
+            h.span.set(before.1);
+        });
+        local::take_pending(self.id, |item| self.apply(item));
+    }
+
+    fn apply(&mut self, item: Pending) {
+        match item {
+            Pending::Attribute(key, value) => self.set_attribute(key, value),
+            Pending::Status(status) => self.set_status(status),
+        }
+    }
+
+    pub fn set_attribute(&mut self, key: Cow<'static, str>, value: Value) {
+        if self.is_active() {
+            ensure_extra(&mut self.extra).attributes.push((key, value));
+        }
+    }
+
+    pub fn set_name(&mut self, name: Cow<'static, str>) {
+        if self.is_active() {
+            ensure_extra(&mut self.extra).name = Some(name);
+        }
+    }
+
+    pub fn set_status(&mut self, status: Status) {
+        if !self.is_active() {
+            return;
+        }
+        self.site = (self.site & !0b11) | status.code();
+        if let Status::Error(message) = status {
+            ensure_extra(&mut self.extra).status_message = Some(message);
+        }
+    }
+
+    /// Marks the span as failed by the panic this thread is unwinding from.
+    #[cold]
+    pub fn mark_panicked(&mut self) {
+        self.set_status(Status::Error(local::panic_message()));
+    }
+
+    /// Ends the span now and hands it to this thread's ring.
+    #[inline(always)]
+    pub fn finish(&mut self) {
+        if !self.is_active() {
+            return;
+        }
+        let end = clock::now();
+        if local::STATE.load(std::sync::atomic::Ordering::Relaxed) == local::OFF {
+            return self.lost_after_shutdown();
+        }
+        let record = Record {
+            trace_id: self.trace,
+            site: self.site,
+            span_id: self.id,
+            parent_id: self.parent,
+            start: self.start,
+            end,
+            extra: self.extra.take(),
+        };
+        self.site = 0;
+        HOT.with(|h| h.push(record));
+    }
+
+    #[cold]
+    fn lost_after_shutdown(&mut self) {
+        self.site = 0;
+        self.extra = None;
+        local::LOST_AT_EXIT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn context(&self) -> Option<Context> {
+        self.is_active().then(|| Context::new(TraceId(self.trace), SpanId(self.id)))
+    }
+}
+
+/// The guard `#[span]` puts at the top of an instrumented function: the span is current from here until
+/// the guard drops at the end of the function, and a panic unwinding through it marks it failed.
+#[doc(hidden)]
+pub struct SpanGuard(OpenSpan);
+
+impl SpanGuard {
+    #[inline(always)]
+    pub fn enter(site: &'static CallSite) -> SpanGuard {
+        SpanGuard(OpenSpan::start(site, true))
+    }
+
+    /// Whether attributes would be kept (lets the macro skip formatting when not recording).
+    #[inline(always)]
+    pub fn is_recording(&self) -> bool {
+        self.0.is_active()
+    }
+
+    pub fn attribute(&mut self, key: &'static str, value: Value) {
+        self.0.set_attribute(Cow::Borrowed(key), value);
+    }
+
+    /// `err`: the function returned `Err(error)`.
+    pub fn error<E: fmt::Display + ?Sized>(&mut self, error: &E) {
+        if self.0.is_active() {
+            self.0.set_status(Status::Error(Cow::Owned(error.to_string())));
+        }
+    }
+}
+
+impl Drop for SpanGuard {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if !self.0.is_active() {
+            return;
+        }
+        if std::thread::panicking() {
+            self.0.mark_panicked();
+        }
+        let before = (self.0.trace, self.0.parent);
+        self.0.leave(before);
+        self.0.finish();
+    }
+}
+
+/// A span started and ended by hand, for what an attribute cannot annotate: closures, callbacks, names
+/// known only at run time, work that starts on one thread and ends on another.
+///
+/// A `Span` is a child of whatever was current when it started, but is not itself current: use
+/// [`Span::enter`] (or [`in_span`]) to make spans started inside it its children. It ends when dropped
+/// or on [`Span::end`], on whichever thread that happens.
+///
+/// ```
+/// let mut span = telem::Span::start("upload");
+/// span.set_attribute("bytes", 1024);
+/// std::thread::spawn(move || span.end()).join().unwrap();
+/// ```
+#[must_use = "a span ends when dropped"]
+pub struct Span(OpenSpan);
+
+impl Span {
+    /// Starts a span of kind `internal` under the current context.
+    #[track_caller]
+    pub fn start(name: impl Into<Cow<'static, str>>) -> Span {
+        Span::builder(name).start()
+    }
+
+    /// A builder for a span with a kind, attributes or an explicit parent.
+    #[track_caller]
+    pub fn builder(name: impl Into<Cow<'static, str>>) -> SpanBuilder {
+        SpanBuilder { name: name.into(), kind: SpanKind::Internal, attributes: Vec::new(), parent: None, at: Location::caller() }
+    }
+
+    /// Adds an attribute.
+    pub fn set_attribute(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
+        self.0.set_attribute(key.into(), value.into());
+    }
+
+    /// Sets the status.
+    pub fn set_status(&mut self, status: Status) {
+        self.0.set_status(status);
+    }
+
+    /// Marks the span failed with the error's `Display`.
+    pub fn record_error<E: fmt::Display + ?Sized>(&mut self, error: &E) {
+        if self.0.is_active() {
+            self.0.set_status(Status::Error(Cow::Owned(error.to_string())));
+        }
+    }
+
+    /// Whether this span is recorded (false when telem is not running).
+    pub fn is_recording(&self) -> bool {
+        self.0.is_active()
+    }
+
+    /// The span's context, to pass to another thread or process as a parent.
+    pub fn context(&self) -> Option<Context> {
+        self.0.context()
+    }
+
+    /// Makes the span current on this thread until the returned guard drops.
+    pub fn enter(&mut self) -> Entered<'_> {
+        let before = if self.0.is_active() { self.0.make_current() } else { (0, 0) };
+        Entered { span: self, before }
+    }
+
+    /// Ends the span now.
+    pub fn end(mut self) {
+        self.0.finish();
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        if self.0.is_active() {
+            if std::thread::panicking() {
+                self.0.mark_panicked();
+            }
+            self.0.finish();
+        }
+    }
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Span").field("context", &self.context()).finish()
+    }
+}
+
+/// Configures a [`Span`] before it starts.
+#[must_use = "call .start() to start the span"]
+pub struct SpanBuilder {
+    name: Cow<'static, str>,
+    kind: SpanKind,
+    attributes: Vec<(Cow<'static, str>, Value)>,
+    parent: Option<Option<Context>>,
+    at: &'static Location<'static>,
+}
+
+impl SpanBuilder {
+    /// The span kind (default `internal`).
+    pub fn kind(mut self, kind: SpanKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Adds an attribute.
+    pub fn attribute(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
+        self.attributes.push((key.into(), value.into()));
+        self
+    }
+
+    /// Starts under `parent` instead of the current context; `None` starts a new trace.
+    pub fn parent(mut self, parent: Option<Context>) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+
+    /// Starts the span.
+    pub fn start(self) -> Span {
+        if !running() {
+            return Span(OpenSpan::INACTIVE);
+        }
+        let (site, dynamic_name) = match self.name {
+            Cow::Borrowed(name) => (callsite::intern(name, self.kind, self.at), None),
+            Cow::Owned(name) => (callsite::dynamic(self.kind, self.at), Some(name)),
+        };
+        let mut open = match self.parent {
+            Some(parent) => OpenSpan::start_under(site, parent),
+            None => OpenSpan::start(site, false),
+        };
+        if let Some(name) = dynamic_name {
+            open.set_name(Cow::Owned(name));
+        }
+        for (key, value) in self.attributes {
+            open.set_attribute(key, value);
+        }
+        Span(open)
+    }
+}
+
+/// A [`Span`] made current on this thread; dereferences to the span.
+pub struct Entered<'a> {
+    span: &'a mut Span,
+    before: (u128, u64),
+}
+
+impl std::ops::Deref for Entered<'_> {
+    type Target = Span;
+    fn deref(&self) -> &Span {
+        self.span
+    }
+}
+
+impl std::ops::DerefMut for Entered<'_> {
+    fn deref_mut(&mut self) -> &mut Span {
+        self.span
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        if self.span.0.is_active() {
+            self.span.0.leave(self.before);
+        }
+    }
+}
+
+/// Runs `f` inside a new span named `name`, current for the duration of `f`. A panic in `f` marks the
+/// span failed and goes on unwinding.
+///
+/// ```
+/// let total = telem::in_span("sum", |span| {
+///     let total: u64 = (1..=10).sum();
+///     span.set_attribute("total", total);
+///     total
+/// });
+/// assert_eq!(total, 55);
+/// ```
+#[track_caller]
+pub fn in_span<R>(name: impl Into<Cow<'static, str>>, f: impl FnOnce(&mut Span) -> R) -> R {
+    let mut span = Span::start(name);
+    let mut entered = span.enter();
+    f(&mut entered)
+}
+
+/// A handle on the span that is current on this thread (the innermost `#[span]` function running, an
+/// entered [`Span`], or an instrumented future being polled). What is set through it reaches that span
+/// when its scope ends. With no current span, every call is a no-op.
+#[derive(Clone, Copy, Debug)]
+pub struct CurrentSpan {
+    id: u64,
+}
+
+/// The span that is current on this thread.
+///
+/// ```
+/// #[telem::span]
+/// fn load(path: &str) -> usize {
+///     let bytes = path.len();
+///     telem::current_span().set_attribute("bytes", bytes);
+///     bytes
+/// }
+/// # load("x");
+/// ```
+pub fn current_span() -> CurrentSpan {
+    let id = if running() { HOT.with(|h| h.span.get()) } else { 0 };
+    CurrentSpan { id }
+}
+
+impl CurrentSpan {
+    /// Whether there is a current span being recorded.
+    pub fn is_recording(&self) -> bool {
+        self.id != 0
+    }
+
+    /// Adds an attribute to the current span.
+    pub fn set_attribute(&self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
+        if self.id != 0 {
+            local::push_pending(self.id, Pending::Attribute(key.into(), value.into()));
+        }
+    }
+
+    /// Sets the current span's status.
+    pub fn set_status(&self, status: Status) {
+        if self.id != 0 {
+            local::push_pending(self.id, Pending::Status(status));
+        }
+    }
+
+    /// Marks the current span failed with the error's `Display`.
+    pub fn record_error<E: fmt::Display + ?Sized>(&self, error: &E) {
+        if self.id != 0 {
+            self.set_status(Status::Error(Cow::Owned(error.to_string())));
+        }
+    }
+}

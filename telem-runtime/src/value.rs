@@ -1,0 +1,143 @@
+//! Attribute values.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// The value of a span attribute.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A boolean.
+    Bool(bool),
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A floating-point number.
+    F64(f64),
+    /// A string: borrowed when it is `'static`, so literal values cost no allocation.
+    Str(Cow<'static, str>),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(v) => v.fmt(f),
+            Value::I64(v) => v.fmt(f),
+            Value::U64(v) => v.fmt(f),
+            Value::F64(v) => v.fmt(f),
+            Value::Str(v) => v.fmt(f),
+        }
+    }
+}
+
+macro_rules! from_int {
+    ($variant:ident as $wide:ty: $($t:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Value {
+                Value::$variant(v as $wide)
+            }
+        }
+        impl ToValue for $t {
+            fn to_value(&self) -> Value {
+                Value::$variant(*self as $wide)
+            }
+        }
+    )*};
+}
+from_int!(I64 as i64: i8, i16, i32, i64, isize);
+from_int!(U64 as u64: u8, u16, u32, u64, usize);
+from_int!(F64 as f64: f32, f64);
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Bool(v)
+    }
+}
+
+impl From<&'static str> for Value {
+    fn from(v: &'static str) -> Value {
+        Value::Str(Cow::Borrowed(v))
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Str(Cow::Owned(v))
+    }
+}
+
+impl From<Cow<'static, str>> for Value {
+    fn from(v: Cow<'static, str>) -> Value {
+        Value::Str(v)
+    }
+}
+
+/// Types that become an attribute [`Value`] without going through `Debug`. `fields(k = expr)` uses this
+/// when the expression's type implements it and falls back to `Debug` otherwise.
+pub trait ToValue {
+    /// The value to record.
+    fn to_value(&self) -> Value;
+}
+
+impl ToValue for bool {
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+
+impl ToValue for str {
+    fn to_value(&self) -> Value {
+        Value::Str(Cow::Owned(self.to_owned()))
+    }
+}
+
+impl ToValue for String {
+    fn to_value(&self) -> Value {
+        Value::Str(Cow::Owned(self.clone()))
+    }
+}
+
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl<T: ToValue + ?Sized> ToValue for &T {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+
+/// Autoref specialisation for `fields(k = expr)`: `(&Wrap(&expr)).__telem_value()` resolves to
+/// [`ViaToValue`] when the type implements [`ToValue`], and to [`ViaDebug`] otherwise.
+#[doc(hidden)]
+pub struct Wrap<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait ViaToValue {
+    fn __telem_value(&self) -> Value;
+}
+
+impl<T: ToValue + ?Sized> ViaToValue for Wrap<'_, T> {
+    fn __telem_value(&self) -> Value {
+        self.0.to_value()
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaDebug {
+    fn __telem_value(&self) -> Value;
+}
+
+impl<T: fmt::Debug + ?Sized> ViaDebug for &Wrap<'_, T> {
+    fn __telem_value(&self) -> Value {
+        debug_value(self.0)
+    }
+}
+
+/// The `Debug` rendering of a value, as `args` and `ret` record it.
+#[doc(hidden)]
+pub fn debug_value<T: fmt::Debug + ?Sized>(v: &T) -> Value {
+    Value::Str(Cow::Owned(format!("{v:?}")))
+}

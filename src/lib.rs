@@ -57,14 +57,15 @@ pub use telem_macros::span;
 pub use telem_runtime::{
     current_span, flush, in_span, init, shutdown, stats, try_init, Batch, Builder, CallSite, Config,
     ConsoleMode, Context, ContextGuard, CurrentSpan, Entered, EnvError, ExportError, Exporter,
-    ExporterRegistration, ExporterStats, InitError, Span, SpanBuilder, SpanId, SpanKind, SpanRef, Stats,
-    Status, Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value,
+    ExporterRegistration, ExporterStats, InitError, Span, SpanBuilder, SpanData, SpanId, SpanKind, SpanRef, Stats,
+    Status, Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value, with_current_context, WithContext,
 };
 
 /// The built-in exporters, for use with [`Builder::with_exporter`] or on their own.
 pub mod exporters {
     #[cfg(feature = "console")]
     pub use telem_runtime::export::console::Console;
+    pub use telem_runtime::export::memory::Memory;
     #[cfg(feature = "store")]
     pub use telem_runtime::export::store::Store;
 }

@@ -101,3 +101,40 @@ impl<F> Drop for Instrumented<F> {
         self.span.finish();
     }
 }
+
+/// A future that runs every poll under the context that was current when it was made. Made by
+/// [`with_current_context`].
+pub struct WithContext<F> {
+    future: F,
+    context: Option<crate::Context>,
+}
+
+/// Binds `future` to the context current now, so spans it starts when polled elsewhere (a spawned task,
+/// another worker thread) are children of the current span.
+///
+/// An `async fn` span starts at the future's first poll and takes its parent from what is current then;
+/// a future handed to `tokio::spawn` is first polled on a worker where nothing is current. Bind it:
+///
+/// ```ignore
+/// tokio::spawn(telem::with_current_context(handle(request)));
+/// ```
+pub fn with_current_context<F: Future>(future: F) -> WithContext<F> {
+    WithContext { future, context: crate::Context::current() }
+}
+
+impl<F: Future> Future for WithContext<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned and never moved out.
+        let this = unsafe { self.get_unchecked_mut() };
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        match this.context {
+            Some(context) => {
+                let _attached = context.attach();
+                future.poll(cx)
+            }
+            None => future.poll(cx),
+        }
+    }
+}

@@ -5,6 +5,7 @@
 pub mod console;
 #[cfg(any(feature = "console", feature = "store"))]
 pub(crate) mod json;
+pub mod memory;
 #[cfg(feature = "store")]
 pub mod store;
 
@@ -224,6 +225,53 @@ impl<'a> SpanRef<'a> {
     /// The thread that ended the span.
     pub fn thread(&self) -> ThreadInfo {
         self.thread
+    }
+}
+
+impl SpanRef<'_> {
+    /// An owned copy, for exporters that keep spans beyond the batch.
+    pub fn to_data(&self) -> SpanData {
+        SpanData {
+            trace_id: self.trace_id(),
+            span_id: self.span_id(),
+            parent_id: self.parent_id(),
+            name: self.name().to_owned(),
+            kind: self.kind(),
+            start_unix_ns: self.start_unix_ns(),
+            end_unix_ns: self.end_unix_ns(),
+            status: self.status(),
+            attributes: self.attributes().iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            module: self.module(),
+            file: self.file(),
+            line: self.line(),
+            thread: self.thread(),
+        }
+    }
+}
+
+/// An owned finished span (see [`SpanRef`] for the meaning of each field).
+#[derive(Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct SpanData {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub parent_id: Option<SpanId>,
+    pub name: String,
+    pub kind: SpanKind,
+    pub start_unix_ns: u64,
+    pub end_unix_ns: u64,
+    pub status: Status,
+    pub attributes: Vec<(String, Value)>,
+    pub module: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    pub thread: ThreadInfo,
+}
+
+impl SpanData {
+    /// The attribute named `key`, if set (the last one set wins).
+    pub fn attribute(&self, key: &str) -> Option<&Value> {
+        self.attributes.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 }
 

@@ -1,0 +1,48 @@
+//! Shared by the end-to-end tests. Each test starts telem for its own process: the test command runs
+//! every test in a process of its own (cargo-nextest), as the runtime is process-global.
+#![allow(dead_code)]
+
+use telem::exporters::Memory;
+use telem::{SpanData, SpanId};
+
+/// Starts telem with only an in-memory exporter (console and store off).
+pub fn start() -> (telem::Telem, Memory) {
+    let memory = Memory::default();
+    let telem = telem::Builder::new()
+        .exporter("console", false)
+        .exporter("store", false)
+        .with_exporter("memory", memory.clone())
+        .try_init()
+        .expect("telem starts");
+    (telem, memory)
+}
+
+/// The one span named `name`.
+pub fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
+    let found: Vec<_> = spans.iter().filter(|s| s.name == name).collect();
+    assert_eq!(found.len(), 1, "expected one span named {name}, got {found:#?}\nall: {spans:#?}");
+    found[0]
+}
+
+/// Every span named `name`.
+pub fn all<'a>(spans: &'a [SpanData], name: &str) -> Vec<&'a SpanData> {
+    spans.iter().filter(|s| s.name == name).collect()
+}
+
+/// Asserts `child` hangs directly under `parent` in the same trace.
+pub fn assert_child(child: &SpanData, parent: &SpanData) {
+    assert_eq!(child.trace_id, parent.trace_id, "{} and {} are in different traces", child.name, parent.name);
+    assert_eq!(child.parent_id, Some(parent.span_id), "{} is not a child of {}", child.name, parent.name);
+}
+
+pub fn assert_root(span: &SpanData) {
+    assert_eq!(span.parent_id, None::<SpanId>, "{} should be a trace root", span.name);
+}
+
+/// A string attribute's value.
+pub fn text(span: &SpanData, key: &str) -> String {
+    match span.attribute(key) {
+        Some(telem::Value::Str(s)) => s.to_string(),
+        other => panic!("{}: attribute {key} is {other:?}", span.name),
+    }
+}

@@ -55,10 +55,10 @@
 pub use telem_macros::span;
 
 pub use telem_runtime::{
-    current_span, flush, in_span, init, shutdown, stats, try_init, Batch, Builder, CallSite, Config,
-    ConsoleMode, Context, ContextGuard, CurrentSpan, Entered, EnvError, ExportError, Exporter,
+    current_span, flush, in_span, init, shutdown, stats, try_init, with_current_context, Batch, Builder, CallSite,
+    Config, ConsoleMode, Context, ContextGuard, CurrentSpan, Entered, EnvError, ExportError, Exporter,
     ExporterRegistration, ExporterStats, InitError, Span, SpanBuilder, SpanData, SpanId, SpanKind, SpanRef, Stats,
-    Status, Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value, with_current_context, WithContext,
+    Status, Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value, WithContext,
 };
 
 /// The built-in exporters, for use with [`Builder::with_exporter`] or on their own.

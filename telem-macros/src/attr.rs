@@ -84,7 +84,11 @@ pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
     for meta in metas {
         let key = meta.path().get_ident().map(|i| i.to_string()).unwrap_or_else(|| {
             let p = meta.path();
-            if p.segments.len() == 1 { p.segments[0].ident.to_string() } else { String::new() }
+            if p.segments.len() == 1 {
+                p.segments[0].ident.to_string()
+            } else {
+                String::new()
+            }
         });
         if seen.contains(&key) {
             errors.push(syn::Error::new(meta.path().span(), format!("duplicate option `{key}`")));
@@ -144,7 +148,10 @@ pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
             }
             (_, meta) => errors.push(syn::Error::new(
                 meta.path().span(),
-                format!("unknown option `{}`; expected one of {OPTIONS}", quote::ToTokens::to_token_stream(meta.path())),
+                format!(
+                    "unknown option `{}`; expected one of {OPTIONS}",
+                    quote::ToTokens::to_token_stream(meta.path())
+                ),
             )),
         }
     }

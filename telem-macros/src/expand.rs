@@ -146,9 +146,10 @@ fn record_attributes(options: &Options, func: &Func, p: &TokenStream) -> Vec<Tok
 /// For `err` and `ret` on a future: a future that awaits `future` and records its output on the span,
 /// which is current while it is polled.
 fn inspect_output(options: &Options, future: TokenStream, krate: &TokenStream) -> TokenStream {
-    let ret = options.ret.is_some().then(|| {
-        quote!(#krate::current_span().set_attribute("return", #krate::__private::debug_value(&__telem_ok));)
-    });
+    let ret = options
+        .ret
+        .is_some()
+        .then(|| quote!(#krate::current_span().set_attribute("return", #krate::__private::debug_value(&__telem_ok));));
     match (options.err.is_some(), ret) {
         (false, None) => future,
         (true, ret) => quote! {

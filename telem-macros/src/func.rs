@@ -4,7 +4,9 @@
 use crate::valid::Errors;
 use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
-use syn::{Attribute, Block, Expr, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Signature, Type, TypeParamBound};
+use syn::{
+    Attribute, Block, Expr, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Signature, Type, TypeParamBound,
+};
 
 /// How the function produces its result.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -20,7 +20,11 @@ pub fn span(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// `#[span]` without the `proc_macro` types, so unit tests can call it. With `enabled` false the item
 /// comes back token for token once its options are known to be valid.
-fn span_impl(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream, enabled: bool) -> proc_macro2::TokenStream {
+fn span_impl(
+    args: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+    enabled: bool,
+) -> proc_macro2::TokenStream {
     let mut errors = valid::Errors::default();
     let options = attr::parse(args, &mut errors);
     let func = func::parse(item.clone(), &mut errors);

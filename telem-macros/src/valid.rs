@@ -31,12 +31,16 @@ pub fn check(options: &Options, func: &Func, errors: &mut Errors) {
                 Some(ty) => format!("`{}`", quote::ToTokens::to_token_stream(ty)),
                 None => "`()`".to_owned(),
             };
-            errors.push(syn::Error::new(err, format!("`err` needs a function that returns `Result`, this one returns {what}")));
+            errors.push(syn::Error::new(
+                err,
+                format!("`err` needs a function that returns `Result`, this one returns {what}"),
+            ));
         }
     }
     if let Some(skip) = options.skip_span {
         if options.args.is_none() {
-            errors.push(syn::Error::new(skip, "`skip` only applies with `args`: arguments are not recorded by default"));
+            errors
+                .push(syn::Error::new(skip, "`skip` only applies with `args`: arguments are not recorded by default"));
         }
     }
     let names = arg_names(&func.sig);

@@ -71,9 +71,10 @@ pub(crate) fn intern(name: &'static str, kind: SpanKind, at: &'static Location<'
     let key = (name.as_ptr() as usize, name.len(), at as *const _ as usize, kind);
     let lookup_global = || {
         let mut global = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
-        *global.get_or_insert_with(HashMap::new).entry(key).or_insert_with(|| {
-            Box::leak(Box::new(CallSite::new(name, kind, "", at.file(), at.line())))
-        })
+        *global
+            .get_or_insert_with(HashMap::new)
+            .entry(key)
+            .or_insert_with(|| Box::leak(Box::new(CallSite::new(name, kind, "", at.file(), at.line()))))
     };
     CACHE
         .try_with(|cache| *cache.borrow_mut().entry(key).or_insert_with(lookup_global))

@@ -35,10 +35,7 @@ pub struct Anchor {
 impl Anchor {
     /// Takes an anchor now.
     pub fn now() -> Anchor {
-        let unix_ns = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
+        let unix_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
         Anchor { tick: now(), instant: Instant::now(), unix_ns }
     }
 

@@ -168,7 +168,9 @@ impl Runtime {
                 failures: AtomicU64::new(0),
             });
             let (w, s) = (worker.clone(), signal.clone());
-            threads.push(std::thread::Builder::new().name(format!("telem-export-{name}")).spawn(move || w.run(exporter, s))?);
+            threads.push(
+                std::thread::Builder::new().name(format!("telem-export-{name}")).spawn(move || w.run(exporter, s))?,
+            );
             workers.push(worker);
         }
         let totals = totals();
@@ -319,7 +321,12 @@ impl Runtime {
                 return false;
             }
             // Bounded waits also cover a worker that finished between our check and our wait.
-            guard = self.signal.1.wait_timeout(guard, left.min(Duration::from_millis(50))).unwrap_or_else(|e| e.into_inner()).0;
+            guard = self
+                .signal
+                .1
+                .wait_timeout(guard, left.min(Duration::from_millis(50)))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }
@@ -334,7 +341,8 @@ pub(crate) struct Totals {
 pub(crate) fn totals() -> Totals {
     let registry = local::registry();
     let lost = local::LOST_AT_EXIT.load(Ordering::Acquire);
-    let mut t = Totals { recorded: registry.retired_recorded + lost, dropped: registry.retired_dropped + lost, in_rings: 0 };
+    let mut t =
+        Totals { recorded: registry.retired_recorded + lost, dropped: registry.retired_dropped + lost, in_rings: 0 };
     for lane in &registry.lanes {
         t.recorded += lane.ring.recorded();
         t.dropped += lane.ring.dropped();

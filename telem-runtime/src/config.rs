@@ -241,22 +241,21 @@ impl Builder {
         };
         const BOOL: &str = "one of 1, true, yes, on, 0, false, no, off";
         let telem_enabled = read("TELEM_ENABLED", BOOL, &|v| parse_bool(v).map(Value::Bool));
-        let sdk_disabled =
-            read("OTEL_SDK_DISABLED", "true or false", &|v| match v.to_ascii_lowercase().as_str() {
-                "true" => Some(Value::Bool(true)),
-                "false" | "" => Some(Value::Bool(false)),
-                _ => None,
-            });
+        let sdk_disabled = read("OTEL_SDK_DISABLED", "true or false", &|v| match v.to_ascii_lowercase().as_str() {
+            "true" => Some(Value::Bool(true)),
+            "false" | "" => Some(Value::Bool(false)),
+            _ => None,
+        });
         let service = read("OTEL_SERVICE_NAME", "a non-empty name", &|v| (!v.is_empty()).then(|| Value::Str(v.into())));
         let store_dir = read("TELEM_STORE_DIR", "a directory path", &|v| (!v.is_empty()).then(|| Value::Str(v.into())));
         let store = read("TELEM_STORE", BOOL, &|v| parse_bool(v).map(Value::Bool));
-        let console = read("TELEM_CONSOLE", "one of off, 0, false, no, text, on, 1, true, yes, json", &|v| {
-            match v.to_ascii_lowercase().as_str() {
-                "json" => Some(Value::Console(ConsoleMode::Json)),
-                "text" => Some(Value::Console(ConsoleMode::Text)),
-                other => parse_bool(other)
-                    .map(|on| Value::Console(if on { ConsoleMode::Text } else { ConsoleMode::Off })),
-            }
+        let console = read("TELEM_CONSOLE", "one of off, 0, false, no, text, on, 1, true, yes, json", &|v| match v
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "json" => Some(Value::Console(ConsoleMode::Json)),
+            "text" => Some(Value::Console(ConsoleMode::Text)),
+            other => parse_bool(other).map(|on| Value::Console(if on { ConsoleMode::Text } else { ConsoleMode::Off })),
         });
         let interval = read("TELEM_FLUSH_INTERVAL_MS", "a positive number of milliseconds", &|v| {
             v.parse::<u64>().ok().filter(|&ms| ms > 0).map(Value::Num)
@@ -265,10 +264,8 @@ impl Builder {
             v.parse::<u64>().ok().filter(|&n| (2..=1 << 30).contains(&n)).map(Value::Num)
         });
 
-        let enabled = self
-            .enabled
-            .or(telem_enabled.map(Value::bool))
-            .unwrap_or(!sdk_disabled.map(Value::bool).unwrap_or(false));
+        let enabled =
+            self.enabled.or(telem_enabled.map(Value::bool)).unwrap_or(!sdk_disabled.map(Value::bool).unwrap_or(false));
         let config = Config {
             enabled,
             service_name: self.service_name.take().or(service.map(Value::string)).unwrap_or_else(default_service_name),

@@ -7,8 +7,8 @@
 
 #![warn(missing_docs)]
 
-pub mod clock;
 mod callsite;
+pub mod clock;
 mod collector;
 mod config;
 mod context;
@@ -25,8 +25,8 @@ mod value;
 pub use callsite::{CallSite, SpanKind};
 pub use config::{Builder, Config, ConsoleMode, EnvError, InitError};
 pub use context::{Context, ContextGuard, TraceparentError};
-pub use future::{with_current_context, WithContext};
 pub use export::{Batch, ExportError, Exporter, ExporterRegistration, SpanData, SpanRef};
+pub use future::{with_current_context, WithContext};
 pub use ids::{SpanId, TraceId};
 pub use lifecycle::{flush, init, shutdown, stats, try_init, ExporterStats, Stats, Telem};
 pub use local::ThreadInfo;

@@ -184,7 +184,13 @@ pub fn stats() -> Stats {
             .into_iter()
             .map(|(name, exported, own_dropped)| {
                 let dropped = ring_dropped + own_dropped;
-                ExporterStats { name, recorded, exported, dropped, in_flight: recorded.saturating_sub(exported + dropped) }
+                ExporterStats {
+                    name,
+                    recorded,
+                    exported,
+                    dropped,
+                    in_flight: recorded.saturating_sub(exported + dropped),
+                }
             })
             .collect(),
     }

@@ -243,10 +243,5 @@ pub(crate) fn install_panic_hook() {
 
 /// The message of the panic the current thread is unwinding from.
 pub(crate) fn panic_message() -> Cow<'static, str> {
-    PANIC_MESSAGE
-        .try_with(|m| m.borrow().clone())
-        .ok()
-        .flatten()
-        .map(Cow::Owned)
-        .unwrap_or(Cow::Borrowed("panicked"))
+    PANIC_MESSAGE.try_with(|m| m.borrow().clone()).ok().flatten().map(Cow::Owned).unwrap_or(Cow::Borrowed("panicked"))
 }

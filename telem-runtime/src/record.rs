@@ -80,9 +80,7 @@ impl Record {
         match self.site & STATUS_BITS {
             0 => Status::Unset,
             1 => Status::Ok,
-            _ => Status::Error(
-                self.extra.as_ref().and_then(|e| e.status_message.clone()).unwrap_or(Cow::Borrowed("")),
-            ),
+            _ => Status::Error(self.extra.as_ref().and_then(|e| e.status_message.clone()).unwrap_or(Cow::Borrowed(""))),
         }
     }
 

@@ -1,12 +1,12 @@
 //! Open spans: the one mechanism behind `#[span]` guards, instrumented futures and manual spans.
 
 use crate::callsite::{self, CallSite, SpanKind};
+use crate::clock;
 use crate::context::Context;
 use crate::ids::{SpanId, TraceId};
 use crate::local::{self, ensure_extra, running, Pending, HOT};
 use crate::record::{Record, Status};
 use crate::value::Value;
-use crate::clock;
 use std::borrow::Cow;
 use std::fmt;
 use std::panic::Location;
@@ -54,7 +54,14 @@ impl OpenSpan {
                 Some(ctx) => (ctx.trace_id.0, ctx.span_id.0),
                 None => (h.trace_id(), 0),
             };
-            OpenSpan { site: Record::site_word(site, 0), trace, id: h.span_id(), parent, start: clock::now(), extra: None }
+            OpenSpan {
+                site: Record::site_word(site, 0),
+                trace,
+                id: h.span_id(),
+                parent,
+                start: clock::now(),
+                extra: None,
+            }
         })
     }
 
@@ -224,7 +231,13 @@ impl Span {
     /// A builder for a span with a kind, attributes or an explicit parent.
     #[track_caller]
     pub fn builder(name: impl Into<Cow<'static, str>>) -> SpanBuilder {
-        SpanBuilder { name: name.into(), kind: SpanKind::Internal, attributes: Vec::new(), parent: None, at: Location::caller() }
+        SpanBuilder {
+            name: name.into(),
+            kind: SpanKind::Internal,
+            attributes: Vec::new(),
+            parent: None,
+            at: Location::caller(),
+        }
     }
 
     /// Adds an attribute.

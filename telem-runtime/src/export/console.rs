@@ -24,7 +24,8 @@ impl Console {
     }
 
     fn build(config: &Config) -> Result<Option<Box<dyn Exporter>>, ExportError> {
-        Ok((config.console() != ConsoleMode::Off).then(|| Box::new(Console::new(config.console())) as Box<dyn Exporter>))
+        Ok((config.console() != ConsoleMode::Off)
+            .then(|| Box::new(Console::new(config.console())) as Box<dyn Exporter>))
     }
 }
 
@@ -36,7 +37,13 @@ pub(crate) fn human_duration(ns: u64) -> String {
         1_000_000..=999_999_999 => (ns as f64 / 1e6, "ms"),
         _ => (ns as f64 / 1e9, "s"),
     };
-    let decimals = if value >= 100.0 { 0 } else if value >= 10.0 { 1 } else { 2 };
+    let decimals = if value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
     format!("{value:.decimals$}{unit}")
 }
 

@@ -126,9 +126,9 @@ impl Batch {
 
     /// The spans, in the order each thread ended them.
     pub fn spans(&self) -> impl Iterator<Item = SpanRef<'_>> {
-        self.chunks
-            .iter()
-            .flat_map(move |c| c.records.iter().map(move |record| SpanRef { record, thread: c.thread, clock: &self.clock }))
+        self.chunks.iter().flat_map(move |c| {
+            c.records.iter().map(move |record| SpanRef { record, thread: c.thread, clock: &self.clock })
+        })
     }
 }
 

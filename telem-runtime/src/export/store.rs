@@ -56,9 +56,7 @@ impl Exporter for Store {
         for span in batch.spans() {
             super::json::write_span(&mut self.buf, &span, batch.service_name());
         }
-        self.file
-            .write_all(&self.buf)
-            .map_err(|e| ExportError(format!("cannot write {}: {e}", self.path.display())))
+        self.file.write_all(&self.buf).map_err(|e| ExportError(format!("cannot write {}: {e}", self.path.display())))
     }
 
     fn flush(&mut self) -> Result<(), ExportError> {

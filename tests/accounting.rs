@@ -1,6 +1,7 @@
 //! The invariant every user can lean on: `recorded == exported + dropped + in_flight` per exporter, and
 //! after shutdown nothing is in flight.
 
+mod common;
 use std::collections::HashSet;
 use std::io::BufRead;
 
@@ -56,16 +57,9 @@ fn eight_threads_of_100k_spans_each_reach_the_store_exactly_once() {
 
 #[test]
 fn a_full_ring_drops_and_counts_never_blocks() {
-    let memory = telem::exporters::Memory::default();
     // A tiny ring and a collector that would not wake on its own for a minute.
-    let telem = telem::Builder::new()
-        .exporter("console", false)
-        .exporter("store", false)
-        .with_exporter("memory", memory.clone())
-        .ring_capacity(64)
-        .flush_interval(std::time::Duration::from_secs(60))
-        .try_init()
-        .unwrap();
+    let (telem, memory) =
+        common::start_with(|b| b.ring_capacity(64).flush_interval(std::time::Duration::from_secs(60)));
     for _ in 0..100_000 {
         unit();
     }
@@ -81,13 +75,7 @@ fn a_full_ring_drops_and_counts_never_blocks() {
 
 #[test]
 fn spans_of_threads_that_exited_are_drained() {
-    let memory = telem::exporters::Memory::default();
-    let telem = telem::Builder::new()
-        .exporter("console", false)
-        .exporter("store", false)
-        .with_exporter("memory", memory.clone())
-        .try_init()
-        .unwrap();
+    let (telem, memory) = common::start();
     for _ in 0..20 {
         std::thread::spawn(|| (0..10).for_each(|_| unit())).join().unwrap();
     }

@@ -1,5 +1,6 @@
 //! A span with no attributes allocates nothing on the recording thread.
 
+mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -42,14 +43,7 @@ fn root(n: u64) -> u64 {
 
 #[test]
 fn spans_without_attributes_do_not_allocate() {
-    let memory = telem::exporters::Memory::default();
-    let telem = telem::Builder::new()
-        .exporter("console", false)
-        .exporter("store", false)
-        .with_exporter("memory", memory.clone())
-        .ring_capacity(1 << 16)
-        .try_init()
-        .unwrap();
+    let (telem, memory) = common::start_with(|b| b.ring_capacity(1 << 16));
     // Warm-up: the first span on a thread sets up its ring; the first manual span of a call site
     // interns its metadata. Both happen once.
     let manual = || telem::Span::start("manual").end();

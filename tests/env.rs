@@ -1,6 +1,8 @@
 //! Configuration from the environment: valid values apply, invalid ones are clear errors, and the
 //! builder wins over the environment. Each test runs in its own process, so setting variables is safe.
 
+mod common;
+
 #[telem::span]
 fn work() {}
 
@@ -33,14 +35,7 @@ fn telem_enabled_off_disables_and_the_builder_overrides_it() {
         assert!(telem.shutdown());
         assert_eq!(telem::stats().recorded, 0, "{off}");
     }
-    let memory = telem::exporters::Memory::default();
-    let telem = telem::Builder::new()
-        .enabled(true)
-        .exporter("console", false)
-        .exporter("store", false)
-        .with_exporter("memory", memory.clone())
-        .try_init()
-        .unwrap();
+    let (telem, memory) = common::start_with(|b| b.enabled(true));
     work();
     assert!(telem.shutdown());
     assert_eq!(memory.spans().len(), 1);

@@ -3,7 +3,7 @@
 use crate::valid::Errors;
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
-use syn::parse::{Parse, ParseStream, Parser};
+use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, LitStr, Meta, Path, Token};
@@ -32,13 +32,18 @@ impl Parse for Field {
             let lit: LitStr = input.parse()?;
             (lit.value(), lit.span())
         } else {
-            // A dotted name such as `http.method`; keywords are fine as parts (`type`, `self`).
-            let first = Ident::parse_any(input)?;
-            let mut key = first.to_string();
+            // A dotted name such as `http.method`; keywords are fine as parts (`type`, `self`), and raw
+            // identifiers lose their `r#` (`r#type` is the key `type`).
+            let first = Ident::parse_any(input)
+                .map_err(|e| syn::Error::new(e.span(), "expected a field name: fields(key = value, …)"))?;
+            let mut key = first.unraw().to_string();
             while input.peek(Token![.]) {
                 input.parse::<Token![.]>()?;
                 key.push('.');
-                key.push_str(&Ident::parse_any(input)?.to_string());
+                key.push_str(&Ident::parse_any(input)?.unraw().to_string());
+            }
+            if !key.contains('.') && !input.is_empty() && !input.peek(Token![=]) && !input.peek(Token![,]) {
+                return Err(syn::Error::new(input.span(), format!("expected `= value` or `,` after `{key}`")));
             }
             (key, first.span())
         };
@@ -46,8 +51,11 @@ impl Parse for Field {
             input.parse::<Token![=]>()?;
             input.parse()?
         } else if !key.contains('.') {
-            // `fields(n)` is short for `fields(n = n)`.
-            syn::parse_str(&key).map_err(|_| syn::Error::new(key_span, "expected `key = value`"))?
+            // `fields(n)` is short for `fields(n = n)` (`fields(r#type)` for `fields(type = r#type)`).
+            let ident = syn::parse_str::<Ident>(&key)
+                .or_else(|_| syn::parse_str::<Ident>(&format!("r#{key}")))
+                .map_err(|_| syn::Error::new(key_span, "expected `key = value`"))?;
+            syn::parse_quote_spanned!(key_span=> #ident)
         } else {
             return Err(syn::Error::new(key_span, "expected `= value` after a dotted field name"));
         };
@@ -73,23 +81,27 @@ pub struct Options {
 /// Parses the options, recording every problem in `errors` and keeping what it could read.
 pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
     let mut options = Options::default();
-    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens) {
-        Ok(metas) => metas,
-        Err(e) => {
-            errors.push(e);
-            return options;
-        }
-    };
     let mut seen: Vec<String> = Vec::new();
-    for meta in metas {
-        let key = meta.path().get_ident().map(|i| i.to_string()).unwrap_or_else(|| {
-            let p = meta.path();
-            if p.segments.len() == 1 {
-                p.segments[0].ident.to_string()
-            } else {
-                String::new()
+    // Each option is parsed on its own, so a syntax error in one does not hide the problems of the others.
+    for chunk in split_options(tokens) {
+        let meta = match syn::parse2::<Meta>(chunk) {
+            Ok(meta) => meta,
+            Err(e) => {
+                errors.push(e);
+                continue;
             }
-        });
+        };
+        // `crate` is a keyword, so it is not an `Ident` of the path; any other option is one identifier.
+        let path = meta.path();
+        let key = match (path.leading_colon, path.segments.len()) {
+            (None, 1) => path.segments[0].ident.to_string(),
+            _ => {
+                let text = quote::ToTokens::to_token_stream(path).to_string().replace(' ', "");
+                errors
+                    .push(syn::Error::new(path.span(), format!("unknown option `{text}`; expected one of {OPTIONS}")));
+                continue;
+            }
+        };
         if seen.contains(&key) {
             errors.push(syn::Error::new(meta.path().span(), format!("duplicate option `{key}`")));
             continue;
@@ -105,11 +117,15 @@ pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
                     Expr::Path(p) => p.path.get_ident().cloned(),
                     _ => None,
                 };
+                let quoted = matches!(&nv.value, Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(_), .. }));
                 match ident.as_ref().and_then(|i| KINDS.iter().find(|(k, _)| i == k)) {
                     Some((_, variant)) => options.kind = Some((variant, nv.value.span())),
                     None => errors.push(syn::Error::new(
                         nv.value.span(),
-                        "unknown span kind; expected one of internal, server, client, producer, consumer",
+                        format!(
+                            "unknown span kind; expected one of internal, server, client, producer, consumer{}",
+                            if quoted { " (without quotes: kind = client)" } else { "" }
+                        ),
                     )),
                 }
             }
@@ -121,8 +137,19 @@ pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
             }
             ("skip", Meta::List(list)) => {
                 options.skip_span = Some(list.path.span());
-                match list.parse_args_with(Punctuated::<Ident, Token![,]>::parse_terminated) {
-                    Ok(names) => options.skip.extend(names),
+                match list.parse_args_with(|input: ParseStream| {
+                    Punctuated::<Ident, Token![,]>::parse_terminated_with(input, Ident::parse_any)
+                }) {
+                    Ok(names) => {
+                        for name in names {
+                            if name == "self" {
+                                errors
+                                    .push(syn::Error::new(name.span(), "`self` is never recorded; no need to skip it"));
+                            } else {
+                                options.skip.push(name);
+                            }
+                        }
+                    }
                     Err(e) => errors.push(e),
                 }
             }
@@ -156,4 +183,17 @@ pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
         }
     }
     options
+}
+
+/// Splits an attribute's tokens at its top-level commas (commas inside `(…)` belong to one option).
+fn split_options(tokens: TokenStream) -> Vec<TokenStream> {
+    let mut chunks = vec![TokenStream::new()];
+    for tree in tokens {
+        match &tree {
+            proc_macro2::TokenTree::Punct(p) if p.as_char() == ',' => chunks.push(TokenStream::new()),
+            _ => chunks.last_mut().expect("never empty").extend([tree]),
+        }
+    }
+    chunks.retain(|c| !c.is_empty());
+    chunks
 }

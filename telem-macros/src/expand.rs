@@ -32,22 +32,28 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
     let mutable = (!record.is_empty()).then(|| quote!(mut));
     let record = (!record.is_empty()).then(|| quote! { if __telem_span.is_recording() { #(#record)* } });
 
+    // The closure that runs the body says what it returns, so coercions (`Box<dyn Trait>`) and `?`
+    // conversions work as in the plain function. `impl Trait` cannot be named there: left to inference.
+    let returns = match &func.sig.output {
+        syn::ReturnType::Type(arrow, ty) if !contains_impl_trait(ty) => quote!(#arrow #ty),
+        _ => quote!(),
+    };
+    let err_span = options.err.unwrap_or_else(proc_macro2::Span::call_site);
+    let ret_span = options.ret.unwrap_or_else(proc_macro2::Span::call_site);
     let block = &mut func.block;
     let body = match func.shape {
         Shape::Sync => {
-            let run = quote! {{
-                #[allow(clippy::redundant_closure_call)]
-                let __telem_result = (move || #block)();
-                __telem_result
-            }};
+            let run = quote!(#p::call_once(move || #returns #block));
             let tail = match (options.err.is_some(), options.ret.is_some()) {
                 (false, false) => {
                     let stmts = &block.stmts;
                     quote!(#(#stmts)*)
                 }
                 (true, ret) => {
-                    let ok = ret.then(|| quote!(__telem_span.attribute("return", #p::debug_value(&__telem_ok));));
-                    quote! {
+                    let ok = ret.then(
+                        || quote_spanned!(ret_span=> __telem_span.attribute("return", #p::debug_value(&__telem_ok));),
+                    );
+                    quote_spanned! {err_span=>
                         match #run {
                             ::core::result::Result::Ok(__telem_ok) => { #ok ::core::result::Result::Ok(__telem_ok) }
                             ::core::result::Result::Err(__telem_err) => {
@@ -57,7 +63,7 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
                         }
                     }
                 }
-                (false, true) => quote! {
+                (false, true) => quote_spanned! {ret_span=>
                     let __telem_ret = #run;
                     __telem_span.attribute("return", #p::debug_value(&__telem_ret));
                     __telem_ret
@@ -70,43 +76,33 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
                 #tail
             }
         }
-        Shape::AsyncFn => {
-            let future = inspect_output(options, quote!(async move #block), &krate);
-            quote! {
+        shape => {
+            // The span opens on the call (its parent is what is current then) and is handed the future.
+            let open = quote! {
                 let #mutable __telem_span = #p::FutureSpan::start(#site);
                 #record
-                __telem_span.instrument(#future).await
-            }
-        }
-        Shape::ImplFuture => {
-            let future = inspect_output(options, quote!(__telem_future), &krate);
-            quote! {
-                let #mutable __telem_span = #p::FutureSpan::start(#site);
-                #record
-                #[allow(clippy::redundant_closure_call)]
-                let __telem_future = (move || #block)();
-                __telem_span.instrument(#future)
-            }
-        }
-        Shape::BoxedFuture => {
-            if let Some(tail) = box_pin_tail(block) {
-                let inner = inspect_output(options, quote!(#tail), &krate);
-                *tail = syn::parse_quote!(__telem_span.instrument(#inner));
-                let stmts = &block.stmts;
-                quote! {
-                    let #mutable __telem_span = #p::FutureSpan::start(#site);
-                    #record
-                    #(#stmts)*
+            };
+            // The body, run as a closure so an early `return` still goes through the wrapping below.
+            let built = quote! {
+                let __telem_future = #p::call_once(move || #returns #block);
+            };
+            let wrapped = inspect_output(options, quote!(__telem_future), &krate);
+            match shape {
+                Shape::AsyncFn => {
+                    let future = inspect_output(options, quote!(async move #block), &krate);
+                    quote! { #open __telem_span.instrument(#future).await }
                 }
-            } else {
-                let future = inspect_output(options, quote!(__telem_future), &krate);
-                quote! {
-                    let #mutable __telem_span = #p::FutureSpan::start(#site);
-                    #record
-                    #[allow(clippy::redundant_closure_call)]
-                    let __telem_future = (move || #block)();
-                    ::std::boxed::Box::pin(__telem_span.instrument(#future))
-                }
+                Shape::ImplFuture => quote! { #open #built __telem_span.instrument(#wrapped) },
+                _ => match box_pin_tail(block) {
+                    // `Box::pin(async move { … })`: wrap the inner future, no second box.
+                    Some(tail) => {
+                        let inner = inspect_output(options, quote!(#tail), &krate);
+                        *tail = syn::parse_quote!(__telem_span.instrument(#inner));
+                        let stmts = &block.stmts;
+                        quote! { #open #(#stmts)* }
+                    }
+                    None => quote! { #open #built ::std::boxed::Box::pin(__telem_span.instrument(#wrapped)) },
+                },
             }
         }
     };
@@ -124,10 +120,11 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
 fn record_attributes(options: &Options, func: &Func, p: &TokenStream) -> Vec<TokenStream> {
     let mut out = Vec::new();
     if options.args.is_some() {
-        for arg in arg_names(&func.sig).into_iter().filter(|a| !options.skip.contains(a)) {
+        for (arg, cfgs) in arg_names(&func.sig).into_iter().filter(|(a, _)| !options.skip.contains(a)) {
             let key = arg.to_string();
             let key = key.strip_prefix("r#").unwrap_or(&key);
-            out.push(quote! { __telem_span.attribute(#key, #p::debug_value(&#arg)); });
+            // Spanned at the argument, so "`T` is not `Debug`" points there.
+            out.push(quote_spanned! {arg.span()=> #(#cfgs)* __telem_span.attribute(#key, #p::debug_value(&#arg)); });
         }
     }
     for field in &options.fields {
@@ -146,13 +143,13 @@ fn record_attributes(options: &Options, func: &Func, p: &TokenStream) -> Vec<Tok
 /// For `err` and `ret` on a future: a future that awaits `future` and records its output on the span,
 /// which is current while it is polled.
 fn inspect_output(options: &Options, future: TokenStream, krate: &TokenStream) -> TokenStream {
-    let ret = options
-        .ret
-        .is_some()
-        .then(|| quote!(#krate::current_span().set_attribute("return", #krate::__private::debug_value(&__telem_ok));));
+    let ret = options.ret.map(|span| {
+        quote_spanned!(span=> #krate::current_span().set_attribute("return", #krate::__private::debug_value(&__telem_ok));)
+    });
+    let err_span = options.err.unwrap_or_else(proc_macro2::Span::call_site);
     match (options.err.is_some(), ret) {
         (false, None) => future,
-        (true, ret) => quote! {
+        (true, ret) => quote_spanned! {err_span=>
             async move {
                 match #future.await {
                     ::core::result::Result::Ok(__telem_ok) => { #ret ::core::result::Result::Ok(__telem_ok) }
@@ -171,4 +168,17 @@ fn inspect_output(options: &Options, future: TokenStream, krate: &TokenStream) -
             }
         },
     }
+}
+
+/// Whether a type mentions `impl Trait` anywhere (such a type cannot be written on a closure).
+fn contains_impl_trait(ty: &syn::Type) -> bool {
+    struct Find(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::Visit::visit_type(&mut find, ty);
+    find.0
 }

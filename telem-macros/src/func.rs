@@ -44,9 +44,9 @@ pub fn parse(item: TokenStream, errors: &mut Errors) -> Option<Func> {
                 ));
             } else if let Ok(other) = syn::parse2::<syn::Item>(item) {
                 errors.push(syn::Error::new(first_token_span(&other), "#[span] applies to functions only"));
-            } else {
-                errors.push(e);
             }
+            // Otherwise the item does not parse at all: the compiler reports that on the item itself.
+            let _ = e;
             return None;
         }
     };
@@ -135,12 +135,17 @@ fn boxed_future_output(ty: &Type) -> Option<Option<Type>> {
     }
 }
 
-/// Whether a type is some `Result` (also `io::Result<T>`, `anyhow::Result<T>`, `ParseResult<T>`).
-pub fn is_result(ty: &Type) -> bool {
+/// Whether a type can be a `Result`. A macro sees names, not types, so any path might be an alias
+/// (`type Fallible<T> = Result<T, E>`); only types that certainly are not a `Result` say no.
+pub fn may_be_result(ty: &Type) -> bool {
+    const NOT_RESULT: &[&str] = &[
+        "Option", "Vec", "String", "Box", "Rc", "Arc", "HashMap", "BTreeMap", "HashSet", "bool", "char", "str", "u8",
+        "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64",
+    ];
     match ty {
-        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident.to_string().ends_with("Result")),
-        Type::Paren(p) => is_result(&p.elem),
-        Type::Group(g) => is_result(&g.elem),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| !NOT_RESULT.contains(&s.ident.to_string().as_str())),
+        Type::Paren(p) => may_be_result(&p.elem),
+        Type::Group(g) => may_be_result(&g.elem),
         _ => false,
     }
 }
@@ -160,12 +165,16 @@ pub fn bindings(pat: &Pat, out: &mut Vec<syn::Ident>) {
     }
 }
 
-/// The identifiers bound by all non-`self` arguments.
-pub fn arg_names(sig: &Signature) -> Vec<syn::Ident> {
+/// The identifiers bound by all non-`self` arguments, each with its argument's `#[cfg]` attributes
+/// (an argument configured away must not be recorded either).
+pub fn arg_names(sig: &Signature) -> Vec<(syn::Ident, Vec<Attribute>)> {
     let mut names = Vec::new();
     for input in &sig.inputs {
         if let syn::FnArg::Typed(t) = input {
-            bindings(&t.pat, &mut names);
+            let cfgs: Vec<Attribute> = t.attrs.iter().filter(|a| a.path().is_ident("cfg")).cloned().collect();
+            let mut bound = Vec::new();
+            bindings(&t.pat, &mut bound);
+            names.extend(bound.into_iter().map(|ident| (ident, cfgs.clone())));
         }
     }
     names

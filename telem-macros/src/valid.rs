@@ -2,7 +2,7 @@
 //! shows them all.
 
 use crate::attr::Options;
-use crate::func::{arg_names, is_result, Func};
+use crate::func::{arg_names, may_be_result, Func};
 
 /// Errors collected while reading one macro invocation.
 #[derive(Default)]
@@ -26,9 +26,9 @@ pub fn check(options: &Options, func: &Func, errors: &mut Errors) {
         errors.push(syn::Error::new(c.span, "#[span] cannot instrument a `const fn`: spans happen at run time"));
     }
     if let Some(err) = options.err {
-        if !func.value_type.as_ref().is_some_and(is_result) {
+        if !func.value_type.as_ref().is_some_and(may_be_result) {
             let what = match &func.value_type {
-                Some(ty) => format!("`{}`", quote::ToTokens::to_token_stream(ty)),
+                Some(ty) => format!("`{}`", type_text(ty)),
                 None => "`()`".to_owned(),
             };
             errors.push(syn::Error::new(
@@ -43,7 +43,7 @@ pub fn check(options: &Options, func: &Func, errors: &mut Errors) {
                 .push(syn::Error::new(skip, "`skip` only applies with `args`: arguments are not recorded by default"));
         }
     }
-    let names = arg_names(&func.sig);
+    let names: Vec<_> = arg_names(&func.sig).into_iter().map(|(name, _)| name).collect();
     for skipped in &options.skip {
         if !names.contains(skipped) {
             errors.push(syn::Error::new(skipped.span(), format!("`{skipped}` is not an argument of this function")));
@@ -61,4 +61,16 @@ pub fn check(options: &Options, func: &Func, errors: &mut Errors) {
             errors.push(syn::Error::new(name.span(), "span name must not be empty"));
         }
     }
+}
+
+/// A type as a person writes it: `Option<u32>`, not `Option < u32 >`.
+pub fn type_text(ty: &syn::Type) -> String {
+    let text = quote::ToTokens::to_token_stream(ty).to_string();
+    let mut out = text;
+    for (from, to) in
+        [(" < ", "<"), (" <", "<"), ("< ", "<"), (" >", ">"), (" :: ", "::"), (":: ", "::"), (" ,", ","), ("& ", "&")]
+    {
+        out = out.replace(from, to);
+    }
+    out
 }

@@ -45,8 +45,16 @@ impl FutureSpan {
 
     /// Puts `future` inside the span.
     #[inline(always)]
-    pub fn instrument<F: Future>(self, future: F) -> Instrumented<F> {
-        Instrumented { future, span: self.0 }
+    pub fn instrument<F: Future>(mut self, future: F) -> Instrumented<F> {
+        Instrumented { future, span: std::mem::replace(&mut self.0, OpenSpan::INACTIVE) }
+    }
+}
+
+/// A span never handed a future (an early `return` past the instrumented tail) still ends and is
+/// exported, covering the call.
+impl Drop for FutureSpan {
+    fn drop(&mut self) {
+        self.0.finish();
     }
 }
 

@@ -42,4 +42,11 @@ pub mod __private {
     pub use crate::span::SpanGuard;
     pub use crate::value::{debug_value, ViaDebug, ViaToValue, Wrap};
     pub use inventory;
+
+    /// Runs the body of an instrumented function as a closure the compiler knows is called once, so
+    /// the body may move out of and return borrows of what it captures.
+    #[inline(always)]
+    pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+        body()
+    }
 }

@@ -7,14 +7,17 @@ use telem::{SpanData, SpanId};
 
 /// Starts telem with only an in-memory exporter (console and store off).
 pub fn start() -> (telem::Telem, Memory) {
+    start_with(|b| b)
+}
+
+/// Like [`start`], with more settings.
+pub fn start_with(configure: impl FnOnce(telem::Builder) -> telem::Builder) -> (telem::Telem, Memory) {
     let memory = Memory::default();
-    let telem = telem::Builder::new()
+    let builder = telem::Builder::new()
         .exporter("console", false)
         .exporter("store", false)
-        .with_exporter("memory", memory.clone())
-        .try_init()
-        .expect("telem starts");
-    (telem, memory)
+        .with_exporter("memory", memory.clone());
+    (configure(builder).try_init().expect("telem starts"), memory)
 }
 
 /// The one span named `name`.

@@ -1,0 +1,6 @@
+#[telem::span(err)]
+fn f() -> u32 {
+    1
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[telem::span(err)]
+fn f() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[telem::span(fields(http.method))]
+fn f() {}
+
+fn main() {}

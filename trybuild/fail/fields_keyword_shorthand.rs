@@ -1,0 +1,3 @@
+#[telem::span(fields(type))]
+fn f() {}
+fn main() {}

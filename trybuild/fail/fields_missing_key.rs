@@ -1,0 +1,4 @@
+#[telem::span(fields(= 3))]
+fn f() {}
+
+fn main() {}

@@ -1,0 +1,3 @@
+#[telem::span(fields(n = ))]
+fn f() {}
+fn main() {}

@@ -1,0 +1,3 @@
+#[telem::span(fields(n = missing_var))]
+fn f() {}
+fn main() {}

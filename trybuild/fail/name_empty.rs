@@ -1,0 +1,4 @@
+#[telem::span(name = "")]
+fn f() {}
+
+fn main() {}

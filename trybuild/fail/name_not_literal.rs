@@ -1,0 +1,4 @@
+#[telem::span(name = parse)]
+fn f() {}
+
+fn main() {}

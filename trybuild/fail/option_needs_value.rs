@@ -1,0 +1,4 @@
+#[telem::span(kind, fields = 3, skip)]
+fn f() {}
+
+fn main() {}

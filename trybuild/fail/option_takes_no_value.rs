@@ -1,0 +1,6 @@
+#[telem::span(err = true)]
+fn f() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+struct NotDebug;
+
+#[telem::span(ret)]
+fn f() -> NotDebug {
+    NotDebug
+}
+
+fn main() {}

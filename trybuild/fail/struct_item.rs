@@ -1,0 +1,6 @@
+#[telem::span]
+struct S {
+    x: u32,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+trait T {
+    #[telem::span]
+    fn f(&self) -> u32;
+}
+
+fn main() {}

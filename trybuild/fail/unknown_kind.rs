@@ -1,0 +1,7 @@
+#[telem::span(kind = sideways)]
+fn f() {}
+
+#[telem::span(kind = "client")]
+fn g() {}
+
+fn main() {}

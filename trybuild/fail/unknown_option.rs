@@ -1,0 +1,4 @@
+#[telem::span(nmae = "typo")]
+fn f() {}
+
+fn main() {}

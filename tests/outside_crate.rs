@@ -116,6 +116,22 @@ fn parse_line(n: usize, line: &str, problems: &mut Vec<String>) -> Option<Rec> {
 
 /// Runs the outside crate; returns its stdout, the store file's text and the store directory.
 fn run_outside_crate() -> (String, String, PathBuf) {
+    let (stdout, stderr, store_dir) = cargo_run_outside(&[]);
+    let files: Vec<PathBuf> = std::fs::read_dir(&store_dir)
+        .unwrap_or_else(|e| panic!("no store directory {}: {e}\n--- stderr\n{stderr}", store_dir.display()))
+        .map(|e| e.expect("store directory entry").path())
+        .collect();
+    assert!(
+        files.len() == 1 && files[0].extension().is_some_and(|e| e == "jsonl"),
+        "expected exactly one .jsonl session file in {}, found {files:?}",
+        store_dir.display()
+    );
+    let text = std::fs::read_to_string(&files[0]).expect("read the store file");
+    (stdout, text, store_dir)
+}
+
+/// `cargo run` of the outside crate with `extra_args`; returns stdout, stderr and the store directory.
+fn cargo_run_outside(extra_args: &[&str]) -> (String, String, PathBuf) {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
     let crate_dir = workspace.join("tests").join("outside");
     let target_dir = workspace.join("target").join("outside");
@@ -126,6 +142,7 @@ fn run_outside_crate() -> (String, String, PathBuf) {
 
     let mut cmd = Command::new(env!("CARGO"));
     cmd.arg("run")
+        .args(extra_args)
         .arg("--quiet")
         .arg("--manifest-path")
         .arg(crate_dir.join("Cargo.toml"))
@@ -156,18 +173,16 @@ fn run_outside_crate() -> (String, String, PathBuf) {
     );
     // telem reports configuration and exporter problems on stderr, prefixed `[telem]`.
     assert!(!stderr.contains("[telem]"), "telem reported a problem:\n{stderr}");
+    (stdout, stderr, store_dir)
+}
 
-    let files: Vec<PathBuf> = std::fs::read_dir(&store_dir)
-        .unwrap_or_else(|e| panic!("no store directory {}: {e}\n--- stderr\n{stderr}", store_dir.display()))
-        .map(|e| e.expect("store directory entry").path())
-        .collect();
-    assert!(
-        files.len() == 1 && files[0].extension().is_some_and(|e| e == "jsonl"),
-        "expected exactly one .jsonl session file in {}, found {files:?}",
-        store_dir.display()
-    );
-    let text = std::fs::read_to_string(&files[0]).expect("read the store file");
-    (stdout, text, store_dir)
+#[test]
+fn compiled_out_the_same_program_runs_and_records_nothing() {
+    let (stdout, _, store_dir) = cargo_run_outside(&["--no-default-features"]);
+    let line: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("unexpected stdout ({e}):\n{stdout}"));
+    assert!(line.get("compiled_out").is_some(), "{stdout}");
+    assert!(!store_dir.exists(), "compiled out, yet a store was written in {}", store_dir.display());
 }
 
 /// `name → parent name` (`None`: a root) for every span the program records, with how many of each.

@@ -53,7 +53,7 @@ impl Context {
             h.span.set(self.span_id.0);
             before
         });
-        ContextGuard { before }
+        ContextGuard { before, attached: self.span_id.0 }
     }
 
     /// Parses a W3C Trace Context `traceparent` header value: `00-<32 hex trace id>-<16 hex parent
@@ -100,10 +100,14 @@ impl Context {
 #[must_use = "the context is detached when the guard drops"]
 pub struct ContextGuard {
     before: (u128, u64),
+    attached: u64,
 }
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
+        // `current_span()` under an attached remote context names a span that never ends here: forget
+        // what was set on it rather than keep it for ever.
+        crate::local::take_pending(self.attached, |_| {});
         let _ = HOT.try_with(|h| {
             h.trace.set(self.before.0);
             h.span.set(self.before.1);

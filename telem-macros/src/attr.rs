@@ -2,6 +2,7 @@
 
 use crate::valid::Errors;
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
@@ -28,9 +29,10 @@ pub struct Field {
 
 impl Parse for Field {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let (key, key_span) = if input.peek(LitStr) {
+        // `written`: the key's identifier as written, when the key is one identifier (for the shorthand).
+        let (key, key_span, written) = if input.peek(LitStr) {
             let lit: LitStr = input.parse()?;
-            (lit.value(), lit.span())
+            (lit.value(), lit.span(), None)
         } else {
             // A dotted name such as `http.method`; keywords are fine as parts (`type`, `self`), and raw
             // identifiers lose their `r#` (`r#type` is the key `type`).
@@ -45,17 +47,20 @@ impl Parse for Field {
             if !key.contains('.') && !input.is_empty() && !input.peek(Token![=]) && !input.peek(Token![,]) {
                 return Err(syn::Error::new(input.span(), format!("expected `= value` or `,` after `{key}`")));
             }
-            (key, first.span())
+            let written = (!key.contains('.')).then(|| first.clone());
+            (key, first.span(), written)
         };
         let value = if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
             input.parse()?
-        } else if !key.contains('.') {
-            // `fields(n)` is short for `fields(n = n)` (`fields(r#type)` for `fields(type = r#type)`).
-            let ident = syn::parse_str::<Ident>(&key)
-                .or_else(|_| syn::parse_str::<Ident>(&format!("r#{key}")))
-                .map_err(|_| syn::Error::new(key_span, "expected `key = value`"))?;
-            syn::parse_quote_spanned!(key_span=> #ident)
+        } else if let Some(written) = written {
+            // `fields(n)` is short for `fields(n = n)`: the value is the identifier as written, with its span.
+            match syn::parse2::<Ident>(written.to_token_stream()) {
+                Ok(ident) => syn::parse_quote!(#ident),
+                Err(_) => {
+                    return Err(syn::Error::new(key_span, format!("expected `{key} = value`: `{key}` is a keyword")))
+                }
+            }
         } else {
             return Err(syn::Error::new(key_span, "expected `= value` after a dotted field name"));
         };

@@ -40,6 +40,8 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
     };
     let err_span = options.err.unwrap_or_else(proc_macro2::Span::call_site);
     let ret_span = options.ret.unwrap_or_else(proc_macro2::Span::call_site);
+    // The tail `Box::pin(…)` can be instrumented in place only when no early `return` bypasses it.
+    let early_return = has_return(&func.block);
     let block = &mut func.block;
     let body = match func.shape {
         Shape::Sync => {
@@ -65,6 +67,7 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
                 }
                 (false, true) => quote_spanned! {ret_span=>
                     let __telem_ret = #run;
+                    #[allow(unreachable_code)]
                     __telem_span.attribute("return", #p::debug_value(&__telem_ret));
                     __telem_ret
                 },
@@ -89,11 +92,24 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
             let wrapped = inspect_output(options, quote!(__telem_future), &krate);
             match shape {
                 Shape::AsyncFn => {
-                    let future = inspect_output(options, quote!(async move #block), &krate);
+                    // An async block's output is inferred, not declared: an unreachable `return` of the
+                    // declared type fixes it, so coercions and `?` conversions work as in the `async fn`.
+                    let declare = match &func.sig.output {
+                        syn::ReturnType::Type(_, ty) if !contains_impl_trait(ty) => quote! {
+                            #[allow(unreachable_code, clippy::diverging_sub_expression)]
+                            if false {
+                                let __telem_declared: #ty = loop {};
+                                return __telem_declared;
+                            }
+                        },
+                        _ => quote!(),
+                    };
+                    let stmts = &block.stmts;
+                    let future = inspect_output(options, quote!(async move { #declare #(#stmts)* }), &krate);
                     quote! { #open __telem_span.instrument(#future).await }
                 }
                 Shape::ImplFuture => quote! { #open #built __telem_span.instrument(#wrapped) },
-                _ => match box_pin_tail(block) {
+                _ => match box_pin_tail(block).filter(|_| !early_return) {
                     // `Box::pin(async move { … })`: wrap the inner future, no second box.
                     Some(tail) => {
                         let inner = inspect_output(options, quote!(#tail), &krate);
@@ -163,6 +179,7 @@ fn inspect_output(options: &Options, future: TokenStream, krate: &TokenStream) -
         (false, Some(ret)) => quote! {
             async move {
                 let __telem_ok = #future.await;
+                #[allow(unreachable_code)]
                 #ret
                 __telem_ok
             }
@@ -180,5 +197,21 @@ fn contains_impl_trait(ty: &syn::Type) -> bool {
     }
     let mut find = Find(false);
     syn::visit::Visit::visit_type(&mut find, ty);
+    find.0
+}
+
+/// Whether a block has a `return` of its own (not one inside a nested closure, async block or item).
+pub fn has_return(block: &syn::Block) -> bool {
+    struct Find(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut find = Find(false);
+    syn::visit::Visit::visit_block(&mut find, block);
     find.0
 }

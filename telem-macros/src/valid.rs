@@ -37,6 +37,16 @@ pub fn check(options: &Options, func: &Func, errors: &mut Errors) {
             ));
         }
     }
+    if func.shape == crate::func::Shape::Sync && func.outer_attrs.iter().any(|a| a.path().is_ident("track_caller")) {
+        for (option, name) in [(options.err, "err"), (options.ret, "ret")] {
+            if let Some(option) = option {
+                errors.push(syn::Error::new(
+                    option,
+                    format!("`{name}` runs the body in a closure, which loses `#[track_caller]`: remove `{name}` or `#[track_caller]`"),
+                ));
+            }
+        }
+    }
     if let Some(skip) = options.skip_span {
         if options.args.is_none() {
             errors

@@ -33,12 +33,12 @@ impl Store {
     }
 }
 
-// Not ending in `Box::pin(...)`: the whole returned future is wrapped. (The casts are needed because
-// of a macro limitation, see ../known_bugs/boxed_future_branches_need_coercion.rs.)
+// Not ending in `Box::pin(...)`: the whole returned future is wrapped. The branches box different
+// futures, each coerced to the declared `Pin<Box<dyn Future>>`.
 #[telem::span(ret)]
 fn either(flag: bool) -> Pin<Box<dyn Future<Output = u8> + Send + 'static>> {
     if flag {
-        Box::pin(async { 1u8 }) as Pin<Box<dyn Future<Output = u8> + Send>>
+        Box::pin(async { 1 })
     } else {
         Box::pin(std::future::ready(2))
     }

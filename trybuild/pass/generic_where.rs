@@ -28,7 +28,11 @@ fn largest<T>(a: T, b: T) -> T
 where
     T: PartialOrd + Debug,
 {
-    if a > b { a } else { b }
+    if a > b {
+        a
+    } else {
+        b
+    }
 }
 
 fn main() {

@@ -38,7 +38,11 @@ fn raw(r#type: &str, mut count: u32) -> u32 {
 #[telem::span(name = "fact", args)]
 pub(crate) fn fact<T: Into<u64> + Copy + std::fmt::Debug>(n: T) -> u64 {
     let n: u64 = n.into();
-    if n == 0 { 1 } else { n * fact(n - 1) }
+    if n == 0 {
+        1
+    } else {
+        n * fact(n - 1)
+    }
 }
 
 fn main() {
@@ -61,6 +65,6 @@ fn main() {
     assert_eq!(names, ["patterns", "raw", "fact", "fact", "fact"]);
     let keys = |i: usize| spans[i].attributes.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>();
     assert_eq!(keys(0), ["a", "b", "inner", "first", "_ignored", "return"]);
-    assert_eq!(keys(1), ["type", "count", "kind", "r#loop"]); // `r#loop`: see ../known_bugs/fields_raw_identifier_key.rs
+    assert_eq!(keys(1), ["type", "count", "kind", "loop"]);
     assert_eq!(spans[1].attribute("count"), Some(&telem::Value::from("1".to_owned())));
 }

@@ -14,12 +14,20 @@ fn nothing() {}
 
 #[telem::span(ret)]
 fn longest<'a>(a: &'a str, b: &'a str) -> &'a str {
-    if a.len() >= b.len() { a } else { b }
+    if a.len() >= b.len() {
+        a
+    } else {
+        b
+    }
 }
 
 #[telem::span(ret, err)]
 fn half(x: u32) -> Result<u32, String> {
-    if x % 2 == 0 { Ok(x / 2) } else { Err(format!("{x} is odd")) }
+    if x % 2 == 0 {
+        Ok(x / 2)
+    } else {
+        Err(format!("{x} is odd"))
+    }
 }
 
 #[telem::span(ret)]

@@ -1,0 +1,4 @@
+#[telem::span(fields(missing))]
+fn f() {}
+
+fn main() {}

@@ -6,7 +6,7 @@
 
 use crate::clock::{Anchor, Converter};
 use crate::config::Config;
-use crate::export::{Batch, Chunk, Exporter};
+use crate::export::{Batch, BufferPool, Chunk, Exporter};
 use crate::local::{self, Lane, OFF, STATE, STOPPING};
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -27,11 +27,12 @@ pub(crate) fn wake() {
     }
 }
 
-/// Drains this many spans or more in one pass and the collector comes back soon instead of sleeping
-/// for the whole flush interval: the load is high.
-const BUSY: usize = 1024;
-/// How soon it comes back under load.
-const BUSY_NAP: Duration = Duration::from_micros(500);
+/// Under load the collector comes back on its own, timed from the fill rate it measured so that the
+/// fullest ring is about a quarter full when it does: the producers then rarely need to wake it (a
+/// system call on their side) and a slow wake-up (an idle vCPU can take a millisecond) leaves three
+/// quarters of the ring as margin. Naps stay within these bounds.
+const MIN_NAP: Duration = Duration::from_micros(20);
+const MAX_NAP: Duration = Duration::from_millis(10);
 
 enum Msg {
     Batch(Arc<Batch>),
@@ -148,6 +149,8 @@ pub(crate) struct Runtime {
     collector: Mutex<Option<JoinHandle<()>>>,
     exporter_threads: Mutex<Vec<JoinHandle<()>>>,
     anchor: Anchor,
+    service: Arc<str>,
+    pool: Arc<BufferPool>,
 }
 
 impl Runtime {
@@ -175,6 +178,7 @@ impl Runtime {
         }
         let totals = totals();
         let rt = Arc::new(Runtime {
+            service: config.service_name.as_str().into(),
             config,
             workers,
             base: (totals.recorded, totals.dropped),
@@ -183,6 +187,7 @@ impl Runtime {
             collector: Mutex::new(None),
             exporter_threads: Mutex::new(threads),
             anchor: Anchor::now(),
+            pool: Arc::default(),
         });
         let r = rt.clone();
         let handle = std::thread::Builder::new().name("telem-collector".into()).spawn(move || r.collect())?;
@@ -199,10 +204,15 @@ impl Runtime {
         let mut batch_len = 0usize;
         let mut next_export = Instant::now() + interval;
         let mut flushed = 0u64;
+        let ring = (local::RING_CAPACITY.load(Ordering::Relaxed).max(2).next_power_of_two()) as f64;
+        let mut last_pass = Instant::now();
+        let mut busy = false;
         loop {
             let stopping = STATE.load(Ordering::Acquire) == STOPPING;
             let flush = self.flush_requested.load(Ordering::Acquire);
-            let drained = self.drain(&mut batch, &mut batch_len, &mut clock);
+            let since = last_pass.elapsed();
+            last_pass = Instant::now();
+            let fullest = self.drain(&mut batch, &mut batch_len, &mut clock);
             let now = Instant::now();
             if now >= next_export || flush > flushed || stopping {
                 self.dispatch(&mut batch, &mut batch_len, &mut clock);
@@ -215,11 +225,17 @@ impl Runtime {
             if stopping {
                 break;
             }
-            if drained >= BUSY {
-                std::thread::park_timeout(BUSY_NAP);
+            let until_export = next_export.saturating_duration_since(Instant::now());
+            // Busy from the first pass that finds a ring a sixteenth full until one finds it nearly empty.
+            busy = fullest as f64 >= ring / if busy { 256.0 } else { 16.0 };
+            let nap = if !busy {
+                until_export
+            } else if fullest as f64 >= ring / 2.0 || since.is_zero() {
+                MIN_NAP
             } else {
-                std::thread::park_timeout(next_export.saturating_duration_since(Instant::now()));
-            }
+                since.mul_f64(ring / 4.0 / fullest.max(1) as f64).clamp(MIN_NAP, MAX_NAP).min(until_export)
+            };
+            std::thread::park_timeout(nap);
         }
         // Spans that were open when shutdown began may still land: take what arrives while we stop.
         STATE.store(OFF, Ordering::Release);
@@ -229,27 +245,31 @@ impl Runtime {
     }
 
     /// Moves every ring's records into batches of at most `batch_size`, dispatching full ones.
-    /// Retires the lanes of exited threads once they are empty. Returns the number of spans moved.
+    /// Retires the lanes of exited threads once they are empty. Returns the most spans moved from one
+    /// ring.
     fn drain(&self, batch: &mut Vec<Chunk>, batch_len: &mut usize, clock: &mut Converter) -> usize {
         let size = self.config.batch_size;
-        let mut moved = 0;
+        let mut fullest = 0;
         let mut registry = local::registry();
         let mut retired = Vec::new();
         for (i, lane) in registry.lanes.iter().enumerate() {
             let orphaned = lane.orphaned.load(Ordering::Acquire);
+            let mut moved = 0;
             loop {
-                let mut records = Vec::new();
-                let n = lane.ring.drain_into(&mut records, size - *batch_len);
+                let mut records = self.pool.take();
+                let (n, extra) = lane.ring.drain_into(&mut records, size - *batch_len);
                 if n == 0 {
+                    self.pool.give(records, false);
                     break;
                 }
                 moved += n;
                 *batch_len += n;
-                batch.push(Chunk { thread: lane.thread, records });
+                batch.push(Chunk { thread: lane.thread, records, extra });
                 if *batch_len >= size {
                     self.dispatch(batch, batch_len, clock);
                 }
             }
+            fullest = fullest.max(moved);
             if orphaned && lane.ring.len() == 0 {
                 retired.push(i);
             }
@@ -259,7 +279,7 @@ impl Runtime {
             registry.retired_recorded += lane.ring.recorded();
             registry.retired_dropped += lane.ring.dropped();
         }
-        moved
+        fullest
     }
 
     /// Offers the pending batch to every exporter.
@@ -271,8 +291,9 @@ impl Runtime {
         let batch = Arc::new(Batch {
             chunks: std::mem::take(batch),
             clock: *clock,
-            service: self.config.service_name.as_str().into(),
+            service: self.service.clone(),
             len: std::mem::take(batch_len),
+            pool: self.pool.clone(),
         });
         for w in &self.workers {
             w.offer(&batch, self.config.queue_capacity);

@@ -2,7 +2,7 @@
 //! as a W3C `traceparent` header.
 
 use crate::ids::{SpanId, TraceId};
-use crate::local::HOT;
+use crate::local::{hot, HOT};
 use std::fmt;
 
 /// A position in a trace: the trace id and the span that new spans should hang under.
@@ -40,19 +40,18 @@ impl Context {
 
     /// The context current on this thread, if a span is current (or a context is attached).
     pub fn current() -> Option<Context> {
-        let (trace, span) = HOT.with(|h| (h.trace.get(), h.span.get()));
+        let h = hot();
+        let (trace, span) = (h.trace.get(), h.span.get());
         (span != 0).then(|| Context::new(TraceId(trace), SpanId(span)))
     }
 
     /// Makes this context current on this thread until the guard drops: spans started meanwhile become
     /// its children. This is how a trace received from another process or thread is continued.
     pub fn attach(self) -> ContextGuard {
-        let before = HOT.with(|h| {
-            let before = (h.trace.get(), h.span.get());
-            h.trace.set(self.trace_id.0);
-            h.span.set(self.span_id.0);
-            before
-        });
+        let h = hot();
+        let before = (h.trace.get(), h.span.get());
+        h.trace.set(self.trace_id.0);
+        h.span.set(self.span_id.0);
         ContextGuard { before, attached: self.span_id.0 }
     }
 

@@ -3,7 +3,7 @@
 //! thread-local without a destructor, so reaching it is a single TLS-relative address.
 
 use crate::ids::{os_seed, wyrand};
-use crate::record::{Extra, Record, Status};
+use crate::record::{Record, Status};
 use crate::ring::{Push, Ring};
 use crate::value::Value;
 use std::borrow::Cow;
@@ -69,13 +69,15 @@ pub(crate) struct Hot {
     pub trace: Cell<u128>,
     pub span: Cell<u64>,
     rng: Cell<u64>,
+    /// The high half of the trace ids this thread starts: random, drawn once per thread.
+    trace_prefix: Cell<u64>,
     /// Entries in `PENDING`; checked before touching it.
     pub pending: Cell<usize>,
 }
 
 thread_local! {
     pub(crate) static HOT: Hot = const {
-        Hot { lane: Cell::new(std::ptr::null()), trace: Cell::new(0), span: Cell::new(0), rng: Cell::new(0), pending: Cell::new(0) }
+        Hot { lane: Cell::new(std::ptr::null()), trace: Cell::new(0), span: Cell::new(0), rng: Cell::new(0), trace_prefix: Cell::new(0), pending: Cell::new(0) }
     };
     /// Keeps this thread's lane alive and marks it orphaned when the thread exits.
     static OWNER: RefCell<Option<LaneOwner>> = const { RefCell::new(None) };
@@ -83,6 +85,15 @@ thread_local! {
     static PENDING: RefCell<Vec<(u64, Pending)>> = const { RefCell::new(Vec::new()) };
     /// The message of the panic this thread is unwinding from, set by telem's panic hook.
     static PANIC_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// This thread's hot state. A plain reference rather than `HOT.with(closure)`: the closures on the hot
+/// path are large enough that `LocalKey::with` stayed out of line (an indirect call per access).
+#[inline(always)]
+pub(crate) fn hot() -> &'static Hot {
+    // SAFETY: `HOT` is const-initialised and has no destructor, so its storage is valid for the whole
+    // life of the thread; `Hot` is not `Sync`, so the reference cannot be sent to another thread.
+    HOT.with(|h| unsafe { &*(h as *const Hot) })
 }
 
 struct LaneOwner(Arc<Lane>);
@@ -100,28 +111,34 @@ impl Hot {
     pub fn span_id(&self) -> u64 {
         let mut state = self.rng.get();
         if state == 0 {
-            state = os_seed();
+            state = self.seed();
         }
-        let mut id = wyrand(&mut state);
-        while id == 0 {
-            id = wyrand(&mut state);
-        }
+        let id = wyrand(&mut state);
         self.rng.set(state);
-        id
+        id | (id == 0) as u64
     }
 
-    /// A fresh random trace id.
-    #[inline(always)]
-    pub fn trace_id(&self) -> u128 {
-        ((self.span_id() as u128) << 64) | self.span_id() as u128
+    #[cold]
+    fn seed(&self) -> u64 {
+        let mut state = os_seed();
+        self.trace_prefix.set(wyrand(&mut state));
+        state
     }
 
-    /// Pushes a finished record into this thread's ring.
+    /// A fresh trace id for a root span with id `root`: this thread's random prefix above the root's
+    /// random span id. 64 random bits that differ per root and 64 per thread keep ids unique without a
+    /// second draw per root; the low half doubles as a 64-bit trace id for backends that want one.
     #[inline(always)]
-    pub fn push(&self, record: Record) {
+    pub fn trace_id(&self, root: u64) -> u128 {
+        ((self.trace_prefix.get() as u128) << 64) | root as u128
+    }
+
+    /// Pushes a finished record, made by `record`, into this thread's ring.
+    #[inline(always)]
+    pub fn push(&self, record: impl FnOnce() -> Record) {
         let lane = self.lane.get();
         if lane.is_null() {
-            return push_slow(record);
+            return push_slow(record());
         }
         // SAFETY: a non-null `lane` is kept alive by `OWNER` until it is reset to null on thread exit.
         if unsafe { (*lane).ring.push(record) } == Push::Wake {
@@ -145,7 +162,7 @@ fn push_slow(record: Record) {
         }
     };
     let _ = HOT.try_with(|h| h.lane.set(Arc::as_ptr(&lane)));
-    if lane.ring.push(record) == Push::Wake {
+    if lane.ring.push(|| record) == Push::Wake {
         crate::collector::wake();
     }
 }
@@ -189,17 +206,23 @@ pub(crate) enum Pending {
 pub(crate) fn push_pending(span_id: u64, item: Pending) {
     let _ = PENDING.try_with(|p| {
         p.borrow_mut().push((span_id, item));
-        HOT.with(|h| h.pending.set(h.pending.get() + 1));
+        let h = hot();
+        h.pending.set(h.pending.get() + 1);
     });
 }
 
 /// Moves what `current_span()` set on `span_id` into the span; the owner of a span's scope calls this
-/// when the scope ends. Cheap when nothing is pending: one thread-local read.
+/// when the scope ends. Cheap when nothing is pending: one thread-local read, the rest out of line.
 #[inline(always)]
-pub(crate) fn take_pending(span_id: u64, mut apply: impl FnMut(Pending)) {
-    if HOT.with(|h| h.pending.get()) == 0 {
-        return;
+pub(crate) fn take_pending(span_id: u64, apply: impl FnMut(Pending)) {
+    if hot().pending.get() != 0 {
+        take_pending_slow(span_id, apply);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn take_pending_slow(span_id: u64, mut apply: impl FnMut(Pending)) {
     let _ = PENDING.try_with(|p| {
         let mut p = p.borrow_mut();
         let mut i = 0;
@@ -210,12 +233,8 @@ pub(crate) fn take_pending(span_id: u64, mut apply: impl FnMut(Pending)) {
                 i += 1;
             }
         }
-        HOT.with(|h| h.pending.set(p.len()));
+        hot().pending.set(p.len());
     });
-}
-
-pub(crate) fn ensure_extra(extra: &mut Option<Box<Extra>>) -> &mut Extra {
-    extra.get_or_insert_with(Default::default)
 }
 
 /// Installs (once per process) a panic hook that remembers the message on the panicking thread, so a

@@ -80,9 +80,10 @@ impl Ring {
         unsafe { (self.slots.get() as *mut MaybeUninit<Record>).add((i & self.mask) as usize) as *mut Record }
     }
 
-    /// Pushes one record. Must only be called by the ring's producer thread.
+    /// Pushes one record, made by `record` straight into its slot (no copy through the stack). Must only
+    /// be called by the ring's producer thread. When the ring is full, `record` is never called.
     #[inline(always)]
-    pub fn push(&self, record: Record) -> Push {
+    pub fn push(&self, record: impl FnOnce() -> Record) -> Push {
         let p = &self.producer.0;
         let head = p.head.load(Ordering::Relaxed);
         let mut tail = p.cached_tail.load(Ordering::Relaxed);
@@ -95,7 +96,7 @@ impl Ring {
             }
         }
         // SAFETY: slot `head` is outside `tail..head`, so the consumer does not read it; we are the only producer.
-        unsafe { self.slot(head).write(record) };
+        unsafe { self.slot(head).write(record()) };
         p.head.store(head + 1, Ordering::Release);
         if head + 1 - tail >= self.high_water {
             return self.past_high_water(head + 1);
@@ -116,22 +117,32 @@ impl Ring {
         }
     }
 
-    /// Moves up to `max` records into `out`; returns how many. Must only be called by the one consumer.
-    pub fn drain_into(&self, out: &mut Vec<Record>, max: usize) -> usize {
+    /// Moves up to `max` records into `out`; returns how many, and whether any of them carries an
+    /// `Extra` (when none does, the buffer can be reused without running a destructor per record).
+    /// Must only be called by the one consumer.
+    pub fn drain_into(&self, out: &mut Vec<Record>, max: usize) -> (usize, bool) {
         let tail = self.tail.0.load(Ordering::Relaxed);
         let head = self.producer.0.head.load(Ordering::Acquire);
         let n = (head - tail).min(max as u64);
         out.reserve(n as usize);
+        let mut extra = false;
         for i in tail..tail + n {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: prefetching is a hint; any address is allowed.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(self.slot(i + 8) as *const i8)
+            };
             // SAFETY: `tail..head` holds initialised records published by the release store of `head`;
             // each is read once and then given back to the producer by the store of `tail` below.
-            out.push(unsafe { self.slot(i).read() });
+            let record = unsafe { self.slot(i).read() };
+            extra |= record.extra.is_some();
+            out.push(record);
         }
         self.tail.0.store(tail + n, Ordering::Release);
         if tail + n == head {
             self.producer.0.woke.store(false, Ordering::Release);
         }
-        n as usize
+        (n as usize, extra)
     }
 
     /// Records ever pushed plus records dropped because the ring was full.

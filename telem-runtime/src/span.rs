@@ -4,8 +4,8 @@ use crate::callsite::{self, CallSite, SpanKind};
 use crate::clock;
 use crate::context::Context;
 use crate::ids::{SpanId, TraceId};
-use crate::local::{self, ensure_extra, running, Pending, HOT};
-use crate::record::{Record, Status};
+use crate::local::{self, hot, running, Pending};
+use crate::record::{Extra, Record, Status};
 use crate::value::Value;
 use std::borrow::Cow;
 use std::fmt;
@@ -20,11 +20,18 @@ pub(crate) struct OpenSpan {
     pub id: u64,
     pub parent: u64,
     start: u64,
-    extra: Option<Box<crate::record::Extra>>,
+    /// Owned `Box<Extra>` or null. A raw pointer, so `OpenSpan` has no drop glue and the guards that
+    /// hold one inline down to a test of `site` when telem is off; every owner ends the span (`finish`),
+    /// which hands the box on to the record.
+    extra: *mut Extra,
 }
 
+// SAFETY: `extra` is uniquely owned (like the `Box` it came from) and `Extra` is `Send + Sync`.
+unsafe impl Send for OpenSpan {}
+unsafe impl Sync for OpenSpan {}
+
 impl OpenSpan {
-    pub const INACTIVE: OpenSpan = OpenSpan { site: 0, trace: 0, id: 0, parent: 0, start: 0, extra: None };
+    pub const INACTIVE: OpenSpan = OpenSpan { site: 0, trace: 0, id: 0, parent: 0, start: 0, extra: std::ptr::null_mut() };
 
     /// Starts a span under the thread's current context and makes it current when `enter` is true.
     #[inline(always)]
@@ -32,16 +39,15 @@ impl OpenSpan {
         if !running() {
             return OpenSpan::INACTIVE;
         }
-        HOT.with(|h| {
-            let parent = h.span.get();
-            let trace = if parent == 0 { h.trace_id() } else { h.trace.get() };
-            let id = h.span_id();
-            if enter {
-                h.span.set(id);
-                h.trace.set(trace);
-            }
-            OpenSpan { site: Record::site_word(site, 0), trace, id, parent, start: clock::now(), extra: None }
-        })
+        let h = hot();
+        let parent = h.span.get();
+        let id = h.span_id();
+        let trace = if parent == 0 { h.trace_id(id) } else { h.trace.get() };
+        if enter {
+            h.span.set(id);
+            h.trace.set(trace);
+        }
+        OpenSpan { site: Record::site_word(site, 0), trace, id, parent, start: clock::now(), extra: std::ptr::null_mut() }
     }
 
     /// Starts a span under an explicit parent context (`None`: a new trace). Does not make it current.
@@ -49,20 +55,29 @@ impl OpenSpan {
         if !running() {
             return OpenSpan::INACTIVE;
         }
-        HOT.with(|h| {
-            let (trace, parent) = match parent {
-                Some(ctx) => (ctx.trace_id.0, ctx.span_id.0),
-                None => (h.trace_id(), 0),
-            };
-            OpenSpan {
-                site: Record::site_word(site, 0),
-                trace,
-                id: h.span_id(),
-                parent,
-                start: clock::now(),
-                extra: None,
-            }
-        })
+        let h = hot();
+        let id = h.span_id();
+        let (trace, parent) = match parent {
+            Some(ctx) => (ctx.trace_id.0, ctx.span_id.0),
+            None => (h.trace_id(id), 0),
+        };
+        OpenSpan { site: Record::site_word(site, 0), trace, id, parent, start: clock::now(), extra: std::ptr::null_mut() }
+    }
+
+    /// The span's extra part, made on first use.
+    fn extra(&mut self) -> &mut Extra {
+        if self.extra.is_null() {
+            self.extra = Box::into_raw(Box::default());
+        }
+        // SAFETY: non-null `extra` came from `Box::into_raw` and is owned by this span.
+        unsafe { &mut *self.extra }
+    }
+
+    #[inline(always)]
+    fn take_extra(&mut self) -> Option<Box<Extra>> {
+        let extra = std::mem::replace(&mut self.extra, std::ptr::null_mut());
+        // SAFETY: as above; the pointer is cleared, so the box has one owner.
+        (!extra.is_null()).then(|| unsafe { Box::from_raw(extra) })
     }
 
     #[inline(always)]
@@ -73,22 +88,20 @@ impl OpenSpan {
     /// Makes this span the thread's current one; returns what was current before.
     #[inline(always)]
     pub fn make_current(&self) -> (u128, u64) {
-        HOT.with(|h| {
-            let before = (h.trace.get(), h.span.get());
-            h.trace.set(self.trace);
-            h.span.set(self.id);
-            before
-        })
+        let h = hot();
+        let before = (h.trace.get(), h.span.get());
+        h.trace.set(self.trace);
+        h.span.set(self.id);
+        before
     }
 
     /// Leaves the span's scope on this thread: restores `before` as current and takes in whatever
     /// `current_span()` set on this span meanwhile.
     #[inline(always)]
     pub fn leave(&mut self, before: (u128, u64)) {
-        HOT.with(|h| {
-            h.trace.set(before.0);
-            h.span.set(before.1);
-        });
+        let h = hot();
+        h.trace.set(before.0);
+        h.span.set(before.1);
         local::take_pending(self.id, |item| self.apply(item));
     }
 
@@ -101,13 +114,13 @@ impl OpenSpan {
 
     pub fn set_attribute(&mut self, key: Cow<'static, str>, value: Value) {
         if self.is_active() {
-            ensure_extra(&mut self.extra).attributes.push((key, value));
+            self.extra().attributes.push((key, value));
         }
     }
 
     pub fn set_name(&mut self, name: Cow<'static, str>) {
         if self.is_active() {
-            ensure_extra(&mut self.extra).name = Some(name);
+            self.extra().name = Some(name);
         }
     }
 
@@ -117,7 +130,7 @@ impl OpenSpan {
         }
         self.site = (self.site & !0b11) | status.code();
         if let Status::Error(message) = status {
-            ensure_extra(&mut self.extra).status_message = Some(message);
+            self.extra().status_message = Some(message);
         }
     }
 
@@ -137,23 +150,23 @@ impl OpenSpan {
         if local::STATE.load(std::sync::atomic::Ordering::Relaxed) == local::OFF {
             return self.lost_after_shutdown();
         }
-        let record = Record {
+        let site = std::mem::replace(&mut self.site, 0);
+        let extra = self.take_extra();
+        hot().push(|| Record {
             trace_id: self.trace,
-            site: self.site,
+            site,
             span_id: self.id,
             parent_id: self.parent,
             start: self.start,
             end,
-            extra: self.extra.take(),
-        };
-        self.site = 0;
-        HOT.with(|h| h.push(record));
+            extra,
+        });
     }
 
     #[cold]
     fn lost_after_shutdown(&mut self) {
         self.site = 0;
-        self.extra = None;
+        drop(self.take_extra());
         local::LOST_AT_EXIT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
@@ -191,18 +204,26 @@ impl SpanGuard {
     }
 }
 
-impl Drop for SpanGuard {
-    #[inline(always)]
-    fn drop(&mut self) {
-        if !self.0.is_active() {
-            return;
-        }
+impl SpanGuard {
+    /// Leaves the span's scope and ends it. Out of line, so the guard's drop inlines into the
+    /// instrumented function as one test when telem is not recording.
+    #[inline(never)]
+    fn end(&mut self) {
         if std::thread::panicking() {
             self.0.mark_panicked();
         }
         let before = (self.0.trace, self.0.parent);
         self.0.leave(before);
         self.0.finish();
+    }
+}
+
+impl Drop for SpanGuard {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if self.0.is_active() {
+            self.end();
+        }
     }
 }
 
@@ -413,7 +434,7 @@ pub struct CurrentSpan {
 /// # load("x");
 /// ```
 pub fn current_span() -> CurrentSpan {
-    let id = if running() { HOT.with(|h| h.span.get()) } else { 0 };
+    let id = if running() { hot().span.get() } else { 0 };
     CurrentSpan { id }
 }
 

@@ -97,6 +97,8 @@ pub fn registered() -> impl Iterator<Item = &'static ExporterRegistration> {
 pub(crate) struct Chunk {
     pub thread: ThreadInfo,
     pub records: Vec<Record>,
+    /// Whether any record carries an `Extra` that must be freed.
+    pub extra: bool,
 }
 
 /// A batch of finished spans, shared by all exporters. Spans are kept in their compact recorded form
@@ -106,6 +108,45 @@ pub struct Batch {
     pub(crate) clock: Converter,
     pub(crate) service: std::sync::Arc<str>,
     pub(crate) len: usize,
+    pub(crate) pool: std::sync::Arc<BufferPool>,
+}
+
+/// Record buffers given back by batches once every exporter is done with them, so draining reuses
+/// memory instead of asking the allocator: large buffers come and go through `mmap`/`munmap`, and each
+/// `munmap` interrupts every core running the process (the application's too) to flush its TLB.
+#[derive(Default)]
+pub(crate) struct BufferPool(std::sync::Mutex<Vec<Vec<Record>>>);
+
+impl BufferPool {
+    /// At most this many idle buffers are kept.
+    const KEEP: usize = 64;
+
+    pub fn take(&self) -> Vec<Record> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default()
+    }
+
+    /// Takes a buffer back. `extra`: whether its records own something that must be dropped; when not,
+    /// the records are forgotten without touching them (no pass over memory another core just used).
+    pub fn give(&self, mut buffer: Vec<Record>, extra: bool) {
+        if extra {
+            buffer.clear();
+        } else {
+            // SAFETY: records without `Extra` own nothing; forgetting them leaks nothing.
+            unsafe { buffer.set_len(0) };
+        }
+        let mut pool = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < Self::KEEP {
+            pool.push(buffer);
+        }
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        for chunk in self.chunks.drain(..) {
+            self.pool.give(chunk.records, chunk.extra);
+        }
+    }
 }
 
 impl Batch {

@@ -1,0 +1,87 @@
+//! Calls one case's function N times, for counting instructions under callgrind:
+//!
+//! ```text
+//! callgrind_span <case> <N>
+//! ```
+//!
+//! Cases: plain, floor, telem, telem_disabled, fastrace, tracing_no_subscriber, tracing_registry,
+//! otel_sdk, tracing_otel (the compiled-out cases are in `compiled-out/`'s `callgrind_compiled_out`).
+//! `callgrind.sh` runs it with N and 2N and reports (Ir(2N) − Ir(N)) / N, so start-up, shutdown and
+//! every other fixed cost cancel out. Telem and fastrace are shut down / flushed before exit, so the
+//! whole-process count includes draining and exporting every span; so is the OpenTelemetry provider.
+
+use std::hint::black_box;
+use telem_bench as b;
+
+/// The measured loop; `callgrind.sh` reads its inclusive cost for the calling-thread figure.
+#[inline(never)]
+fn hot_loop(n: u64, f: fn()) {
+    for _ in 0..black_box(n) {
+        f();
+    }
+}
+
+/// The same for fastrace, whose calls run under sampled roots of 1 000.
+#[inline(never)]
+fn hot_loop_fastrace(n: u64) {
+    b::fastrace_loop(black_box(n), 1, b::fastrace_span);
+}
+
+/// The same for the OpenTelemetry SDK, whose spans need the tracer.
+#[inline(never)]
+fn hot_loop_otel(n: u64, tracer: &opentelemetry_sdk::trace::Tracer) {
+    for _ in 0..black_box(n) {
+        b::otel_span(tracer);
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (Some(case), Some(n)) = (args.next(), args.next().and_then(|n| n.replace('_', "").parse::<u64>().ok())) else {
+        eprintln!("usage: callgrind_span <case> <N>");
+        std::process::exit(2);
+    };
+    match case.as_str() {
+        "plain" => hot_loop(n, b::plain),
+        "floor" => hot_loop(n, b::floor),
+        "telem" => {
+            let telem = b::telem_start();
+            hot_loop(n, b::telem_span);
+            assert!(telem.shutdown(), "telem did not drain");
+            let stats = telem::stats();
+            assert_eq!(stats.recorded, n, "every span recorded");
+            eprintln!("telem stats: {stats:?}");
+        }
+        "telem_disabled" => {
+            let _telem = b::telem_start_disabled();
+            hot_loop(n, b::telem_span);
+        }
+        "fastrace" => {
+            b::fastrace_start();
+            hot_loop_fastrace(n);
+            fastrace::flush();
+        }
+        "tracing_no_subscriber" => hot_loop(n, b::tracing_span),
+        "tracing_registry" => {
+            let _default = tracing::dispatcher::set_default(&b::tracing_registry());
+            hot_loop(n, b::tracing_span);
+        }
+        "otel_sdk" => {
+            let provider = b::otel_provider();
+            hot_loop_otel(n, &b::otel_tracer(&provider));
+            let _ = provider.shutdown();
+        }
+        "tracing_otel" => {
+            let provider = b::otel_provider();
+            {
+                let _default = tracing::dispatcher::set_default(&b::tracing_otel(&provider));
+                hot_loop(n, b::tracing_span);
+            }
+            let _ = provider.shutdown();
+        }
+        other => {
+            eprintln!("unknown case `{other}`");
+            std::process::exit(2);
+        }
+    }
+}

@@ -31,7 +31,8 @@ unsafe impl Send for OpenSpan {}
 unsafe impl Sync for OpenSpan {}
 
 impl OpenSpan {
-    pub const INACTIVE: OpenSpan = OpenSpan { site: 0, trace: 0, id: 0, parent: 0, start: 0, extra: std::ptr::null_mut() };
+    pub const INACTIVE: OpenSpan =
+        OpenSpan { site: 0, trace: 0, id: 0, parent: 0, start: 0, extra: std::ptr::null_mut() };
 
     /// Starts a span under the thread's current context and makes it current when `enter` is true.
     #[inline(always)]
@@ -47,7 +48,14 @@ impl OpenSpan {
             h.span.set(id);
             h.trace.set(trace);
         }
-        OpenSpan { site: Record::site_word(site, 0), trace, id, parent, start: clock::now(), extra: std::ptr::null_mut() }
+        OpenSpan {
+            site: Record::site_word(site, 0),
+            trace,
+            id,
+            parent,
+            start: clock::now(),
+            extra: std::ptr::null_mut(),
+        }
     }
 
     /// Starts a span under an explicit parent context (`None`: a new trace). Does not make it current.
@@ -61,7 +69,14 @@ impl OpenSpan {
             Some(ctx) => (ctx.trace_id.0, ctx.span_id.0),
             None => (h.trace_id(id), 0),
         };
-        OpenSpan { site: Record::site_word(site, 0), trace, id, parent, start: clock::now(), extra: std::ptr::null_mut() }
+        OpenSpan {
+            site: Record::site_word(site, 0),
+            trace,
+            id,
+            parent,
+            start: clock::now(),
+            extra: std::ptr::null_mut(),
+        }
     }
 
     /// The span's extra part, made on first use.

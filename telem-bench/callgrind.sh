@@ -14,10 +14,12 @@
 # The OpenTelemetry cases run N/20 and 2N/20 calls (they cost ~50x more per call). The compiled-out
 # cases come from `compiled-out/` (telem built without its `enabled` feature, its own workspace).
 #
-# The calling-thread figure is exact (plain, floor, disabled, compiled out) or within a few
-# instructions (telem: the wake-ups depend on scheduling); the whole-process one varies by ±15
-# instructions with how the collector gets scheduled under valgrind. Honours CARGO_TARGET_DIR; leaves
-# the table in <target>/telem-bench/callgrind.md for `report`.
+# valgrind runs one thread at a time, so a background thread may not run during the loop: telem gets a
+# ring that holds every span of the run and OpenTelemetry a batch queue as large (each run checks that
+# nothing was dropped), so every span takes the store path and is drained at shutdown, counted in the
+# whole-process figure. fastrace's per-thread queue is unbounded. The calling-thread figures are exact;
+# the whole-process ones vary by a few instructions with how threads get scheduled under valgrind.
+# Honours CARGO_TARGET_DIR; leaves the table in <target>/telem-bench/callgrind.md for `report`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-200000}"

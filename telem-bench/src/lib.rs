@@ -162,6 +162,23 @@ pub fn telem_start() -> telem::Telem {
     telem::Builder::new().exporter("console", false).exporter("store", false).with_exporter("null", Null).init()
 }
 
+/// Starts telem like [`telem_start`], but with a ring of at least `spans` slots (so a burst of that
+/// many never fills it nor crosses its high-water mark) and a one-hour flush interval, after one
+/// `flush()` so the collector has run its first pass and sleeps: the spans stay in the ring until
+/// `shutdown()` drains them. For counting instructions under valgrind, which runs one thread at a time
+/// (with the default ring the collector would rarely run and most spans would take the drop path).
+pub fn telem_start_holding(spans: u64) -> telem::Telem {
+    let telem = telem::Builder::new()
+        .exporter("console", false)
+        .exporter("store", false)
+        .with_exporter("null", Null)
+        .ring_capacity((2 * spans + 2).next_power_of_two() as usize)
+        .flush_interval(Duration::from_secs(3600))
+        .init();
+    telem::flush();
+    telem
+}
+
 /// Starts telem runtime-disabled (`.enabled(false)`, what `TELEM_ENABLED=0` does).
 pub fn telem_start_disabled() -> telem::Telem {
     telem::Builder::new().enabled(false).exporter("console", false).exporter("store", false).init()
@@ -400,6 +417,16 @@ impl opentelemetry_sdk::trace::SpanExporter for OtelNull {
 /// to export what is queued and stop its thread.
 pub fn otel_provider() -> opentelemetry_sdk::trace::SdkTracerProvider {
     opentelemetry_sdk::trace::SdkTracerProvider::builder().with_batch_exporter(OtelNull).build()
+}
+
+/// The same with a batch queue of `spans`: for counting instructions under valgrind, which runs one
+/// thread at a time, so the processor's thread may not run until shutdown and a default queue would
+/// drop (and so skip the work of) all but 2 048 spans.
+pub fn otel_provider_with_queue(spans: usize) -> opentelemetry_sdk::trace::SdkTracerProvider {
+    use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor};
+    let config = BatchConfigBuilder::default().with_max_queue_size(spans).build();
+    let processor = BatchSpanProcessor::builder(OtelNull).with_batch_config(config).build();
+    opentelemetry_sdk::trace::SdkTracerProvider::builder().with_span_processor(processor).build()
 }
 
 /// A tracer of `provider`.

@@ -9,6 +9,10 @@
 //! `callgrind.sh` runs it with N and 2N and reports (Ir(2N) − Ir(N)) / N, so start-up, shutdown and
 //! every other fixed cost cancel out. Telem and fastrace are shut down / flushed before exit, so the
 //! whole-process count includes draining and exporting every span; so is the OpenTelemetry provider.
+//! telem and OpenTelemetry keep every span of the run (a ring / batch queue that holds them all, each
+//! run checks that nothing was dropped): valgrind runs one thread at a time, so their background
+//! threads may not run during the loop, and with default sizes most spans would take the cheaper drop
+//! path.
 
 use std::hint::black_box;
 use telem_bench as b;
@@ -45,11 +49,15 @@ fn main() {
         "plain" => hot_loop(n, b::plain),
         "floor" => hot_loop(n, b::floor),
         "telem" => {
-            let telem = b::telem_start();
+            // A ring that holds every span of the run: valgrind runs one thread at a time, so with the
+            // default ring the collector would seldom run during the loop and most spans would take the
+            // drop path. Here every span takes the store path, and `shutdown` drains them all.
+            let telem = b::telem_start_holding(n);
             hot_loop(n, b::telem_span);
             assert!(telem.shutdown(), "telem did not drain");
             let stats = telem::stats();
             assert_eq!(stats.recorded, n, "every span recorded");
+            assert_eq!(stats.ring_dropped, 0, "no span dropped");
             eprintln!("telem stats: {stats:?}");
         }
         "telem_disabled" => {
@@ -67,17 +75,21 @@ fn main() {
             hot_loop(n, b::tracing_span);
         }
         "otel_sdk" => {
-            let provider = b::otel_provider();
+            let provider = b::otel_provider_with_queue(2 * n as usize);
             hot_loop_otel(n, &b::otel_tracer(&provider));
             let _ = provider.shutdown();
+            let exported = b::OTEL_EXPORTED.load(std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(exported, n, "every span exported");
         }
         "tracing_otel" => {
-            let provider = b::otel_provider();
+            let provider = b::otel_provider_with_queue(2 * n as usize);
             {
                 let _default = tracing::dispatcher::set_default(&b::tracing_otel(&provider));
                 hot_loop(n, b::tracing_span);
             }
             let _ = provider.shutdown();
+            let exported = b::OTEL_EXPORTED.load(std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(exported, n, "every span exported");
         }
         other => {
             eprintln!("unknown case `{other}`");

@@ -22,6 +22,9 @@ pub(crate) struct ProducerSide {
     dropped: AtomicU64,
     /// Set when the producer has asked the collector for a drain it has not done yet.
     woke: AtomicBool,
+    /// One past the position of the latest record that carries an `Extra` (0: none yet), so the
+    /// consumer knows without looking whether a drained range owns anything to free.
+    last_extra: AtomicU64,
 }
 
 /// What a push did.
@@ -65,6 +68,7 @@ impl Ring {
                 cached_tail: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
                 woke: AtomicBool::new(false),
+                last_extra: AtomicU64::new(0),
             }),
             tail: Padded(AtomicU64::new(0)),
             slots,
@@ -96,7 +100,12 @@ impl Ring {
             }
         }
         // SAFETY: slot `head` is outside `tail..head`, so the consumer does not read it; we are the only producer.
-        unsafe { self.slot(head).write(record()) };
+        let slot = self.slot(head);
+        unsafe { slot.write(record()) };
+        // SAFETY: just written, still ours until `head` is published.
+        if unsafe { (*slot).extra.is_some() } {
+            p.last_extra.store(head + 1, Ordering::Relaxed);
+        }
         p.head.store(head + 1, Ordering::Release);
         if head + 1 - tail >= self.high_water {
             return self.past_high_water(head + 1);
@@ -117,32 +126,33 @@ impl Ring {
         }
     }
 
-    /// Moves up to `max` records into `out`; returns how many, and whether any of them carries an
-    /// `Extra` (when none does, the buffer can be reused without running a destructor per record).
-    /// Must only be called by the one consumer.
+    /// Moves up to `max` records into `out` (two `memcpy`s at most: the ring may wrap); returns how
+    /// many, and whether any of them may carry an `Extra` (when none does, the buffer can be reused
+    /// without a pass over it). Must only be called by the one consumer.
     pub fn drain_into(&self, out: &mut Vec<Record>, max: usize) -> (usize, bool) {
         let tail = self.tail.0.load(Ordering::Relaxed);
         let head = self.producer.0.head.load(Ordering::Acquire);
-        let n = (head - tail).min(max as u64);
-        out.reserve(n as usize);
-        let mut extra = false;
-        for i in tail..tail + n {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: prefetching is a hint; any address is allowed.
-            unsafe {
-                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(self.slot(i + 8) as *const i8)
-            };
-            // SAFETY: `tail..head` holds initialised records published by the release store of `head`;
-            // each is read once and then given back to the producer by the store of `tail` below.
-            let record = unsafe { self.slot(i).read() };
-            extra |= record.extra.is_some();
-            out.push(record);
+        let n = (head - tail).min(max as u64) as usize;
+        out.reserve(n);
+        let capacity = self.mask as usize + 1;
+        let start = (tail & self.mask) as usize;
+        let first = n.min(capacity - start);
+        // SAFETY: `tail..tail + n` holds initialised records published by the release store of `head`;
+        // they are moved out bitwise (once: the store of `tail` below gives the slots back to the
+        // producer, which overwrites them without dropping), into spare capacity reserved above.
+        unsafe {
+            let base = self.slots.get() as *const Record;
+            let dst = out.as_mut_ptr().add(out.len());
+            std::ptr::copy_nonoverlapping(base.add(start), dst, first);
+            std::ptr::copy_nonoverlapping(base, dst.add(first), n - first);
+            out.set_len(out.len() + n);
         }
-        self.tail.0.store(tail + n, Ordering::Release);
-        if tail + n == head {
+        let extra = self.producer.0.last_extra.load(Ordering::Relaxed) > tail;
+        self.tail.0.store(tail + n as u64, Ordering::Release);
+        if tail + n as u64 == head {
             self.producer.0.woke.store(false, Ordering::Release);
         }
-        (n as usize, extra)
+        (n, extra)
     }
 
     /// Records ever pushed plus records dropped because the ring was full.

@@ -9,6 +9,7 @@ use crate::record::{Extra, Record, Status};
 use crate::value::Value;
 use std::borrow::Cow;
 use std::fmt;
+use std::mem::MaybeUninit;
 use std::panic::Location;
 
 /// A span that has started and not yet ended. `site == 0` means inactive: the runtime was not running
@@ -192,51 +193,68 @@ impl OpenSpan {
 
 /// The guard `#[span]` puts at the top of an instrumented function: the span is current from here until
 /// the guard drops at the end of the function, and a panic unwinding through it marks it failed.
+///
+/// The open span is left uninitialised when telem is not recording, so that path writes one flag and
+/// its drop is one test.
 #[doc(hidden)]
-pub struct SpanGuard(OpenSpan);
+pub struct SpanGuard {
+    active: bool,
+    open: MaybeUninit<OpenSpan>,
+}
 
 impl SpanGuard {
     #[inline(always)]
     pub fn enter(site: &'static CallSite) -> SpanGuard {
-        SpanGuard(OpenSpan::start(site, true))
+        if !running() {
+            return SpanGuard { active: false, open: MaybeUninit::uninit() };
+        }
+        SpanGuard { active: true, open: MaybeUninit::new(OpenSpan::start(site, true)) }
+    }
+
+    /// The open span, when recording.
+    #[inline(always)]
+    fn open(&mut self) -> Option<&mut OpenSpan> {
+        // SAFETY: `open` is initialised exactly when `active` is set.
+        self.active.then(|| unsafe { self.open.assume_init_mut() })
     }
 
     /// Whether attributes would be kept (lets the macro skip formatting when not recording).
     #[inline(always)]
     pub fn is_recording(&self) -> bool {
-        self.0.is_active()
+        self.active
     }
 
     pub fn attribute(&mut self, key: &'static str, value: Value) {
-        self.0.set_attribute(Cow::Borrowed(key), value);
+        if let Some(open) = self.open() {
+            open.set_attribute(Cow::Borrowed(key), value);
+        }
     }
 
     /// `err`: the function returned `Err(error)`.
     pub fn error<E: fmt::Display + ?Sized>(&mut self, error: &E) {
-        if self.0.is_active() {
-            self.0.set_status(Status::Error(Cow::Owned(error.to_string())));
+        if let Some(open) = self.open() {
+            open.set_status(Status::Error(Cow::Owned(error.to_string())));
         }
     }
-}
 
-impl SpanGuard {
     /// Leaves the span's scope and ends it. Out of line, so the guard's drop inlines into the
     /// instrumented function as one test when telem is not recording.
     #[inline(never)]
     fn end(&mut self) {
+        let Some(open) = self.open() else { return };
         if std::thread::panicking() {
-            self.0.mark_panicked();
+            open.mark_panicked();
         }
-        let before = (self.0.trace, self.0.parent);
-        self.0.leave(before);
-        self.0.finish();
+        let before = (open.trace, open.parent);
+        open.leave(before);
+        open.finish();
     }
 }
 
 impl Drop for SpanGuard {
     #[inline(always)]
     fn drop(&mut self) {
-        if self.0.is_active() {
+        if self.active {
             self.end();
         }
     }

@@ -31,6 +31,9 @@ pub(crate) fn wake() {
 /// fullest ring is about a quarter full when it does: the producers then rarely need to wake it (a
 /// system call on their side) and a slow wake-up (an idle vCPU can take a millisecond) leaves three
 /// quarters of the ring as margin. Naps stay within these bounds.
+/// Records per drained chunk (64 KiB): small enough that the allocator recycles chunk buffers from
+/// its free lists instead of mapping and unmapping them, large enough that a batch has few chunks.
+const CHUNK: usize = 1024;
 const MIN_NAP: Duration = Duration::from_micros(20);
 const MAX_NAP: Duration = Duration::from_millis(10);
 
@@ -256,8 +259,8 @@ impl Runtime {
             let orphaned = lane.orphaned.load(Ordering::Acquire);
             let mut moved = 0;
             loop {
-                let mut records = self.pool.take();
-                let (n, extra) = lane.ring.drain_into(&mut records, size - *batch_len);
+                let mut records = self.pool.take(CHUNK);
+                let (n, extra) = lane.ring.drain_into(&mut records, CHUNK.min(size - *batch_len));
                 if n == 0 {
                     self.pool.give(records, false);
                     break;

@@ -121,8 +121,11 @@ impl BufferPool {
     /// At most this many idle buffers are kept.
     const KEEP: usize = 64;
 
-    pub fn take(&self) -> Vec<Record> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default()
+    /// A buffer with room for `capacity` records. All buffers are made at one size, so a reused one
+    /// never grows (growing reallocates, and fresh pages fault in).
+    pub fn take(&self, capacity: usize) -> Vec<Record> {
+        let buffer = self.0.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        buffer.filter(|b| b.capacity() >= capacity).unwrap_or_else(|| Vec::with_capacity(capacity))
     }
 
     /// Takes a buffer back. `extra`: whether its records own something that must be dropped; when not,

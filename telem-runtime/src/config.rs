@@ -12,8 +12,9 @@ pub const DEFAULT_RING_CAPACITY: usize = 16 * 1024;
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 /// The most spans in one `Exporter::export` call.
 pub const DEFAULT_BATCH_SIZE: usize = 4096;
-/// The most spans waiting for one exporter before further batches are dropped (and counted) for it.
-pub const DEFAULT_QUEUE_CAPACITY: usize = 1 << 20;
+/// The most spans waiting for one exporter before further batches are dropped (and counted) for it:
+/// 8 MiB of records, which bounds the memory a lagging exporter can hold.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 1 << 17;
 /// How long the guard returned by `init` waits for the exporters to drain when it drops.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -185,7 +186,7 @@ impl Builder {
         self.batch_size = Some(spans.max(1));
         self
     }
-    /// The most spans queued for one exporter before batches are dropped for it (default 1 048 576).
+    /// The most spans queued for one exporter before batches are dropped for it (default 131 072).
     pub fn queue_capacity(mut self, spans: usize) -> Self {
         self.queue_capacity = Some(spans.max(1));
         self

@@ -108,46 +108,17 @@ pub struct Batch {
     pub(crate) clock: Converter,
     pub(crate) service: std::sync::Arc<str>,
     pub(crate) len: usize,
-    pub(crate) pool: std::sync::Arc<BufferPool>,
 }
 
-/// Record buffers given back by batches once every exporter is done with them, so draining reuses
-/// memory instead of asking the allocator: large buffers come and go through `mmap`/`munmap`, and each
-/// `munmap` interrupts every core running the process (the application's too) to flush its TLB.
-#[derive(Default)]
-pub(crate) struct BufferPool(std::sync::Mutex<Vec<Vec<Record>>>);
-
-impl BufferPool {
-    /// At most this many idle buffers are kept.
-    const KEEP: usize = 64;
-
-    /// A buffer with room for `capacity` records. All buffers are made at one size, so a reused one
-    /// never grows (growing reallocates, and fresh pages fault in).
-    pub fn take(&self, capacity: usize) -> Vec<Record> {
-        let buffer = self.0.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        buffer.filter(|b| b.capacity() >= capacity).unwrap_or_else(|| Vec::with_capacity(capacity))
-    }
-
-    /// Takes a buffer back. `extra`: whether its records own something that must be dropped; when not,
-    /// the records are forgotten without touching them (no pass over memory another core just used).
-    pub fn give(&self, mut buffer: Vec<Record>, extra: bool) {
-        if extra {
-            buffer.clear();
-        } else {
-            // SAFETY: records without `Extra` own nothing; forgetting them leaks nothing.
-            unsafe { buffer.set_len(0) };
-        }
-        let mut pool = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < Self::KEEP {
-            pool.push(buffer);
-        }
-    }
-}
-
+/// Records without an `Extra` own nothing: their chunk is freed without a pass over it, so the
+/// memory the collector filled is not pulled into this thread's cache only to be thrown away.
 impl Drop for Batch {
     fn drop(&mut self) {
-        for chunk in self.chunks.drain(..) {
-            self.pool.give(chunk.records, chunk.extra);
+        for chunk in &mut self.chunks {
+            if !chunk.extra {
+                // SAFETY: no record of this chunk owns anything; forgetting them leaks nothing.
+                unsafe { chunk.records.set_len(0) };
+            }
         }
     }
 }

@@ -35,6 +35,19 @@ impl OpenSpan {
     pub const INACTIVE: OpenSpan =
         OpenSpan { site: 0, trace: 0, id: 0, parent: 0, start: 0, extra: std::ptr::null_mut() };
 
+    /// A span starting now.
+    #[inline(always)]
+    fn opened(site: &'static CallSite, trace: u128, id: u64, parent: u64) -> OpenSpan {
+        OpenSpan {
+            site: Record::site_word(site, 0),
+            trace,
+            id,
+            parent,
+            start: clock::now(),
+            extra: std::ptr::null_mut(),
+        }
+    }
+
     /// Starts a span under the thread's current context and makes it current when `enter` is true.
     #[inline(always)]
     pub fn start(site: &'static CallSite, enter: bool) -> OpenSpan {
@@ -49,14 +62,7 @@ impl OpenSpan {
             h.span.set(id);
             h.trace.set(trace);
         }
-        OpenSpan {
-            site: Record::site_word(site, 0),
-            trace,
-            id,
-            parent,
-            start: clock::now(),
-            extra: std::ptr::null_mut(),
-        }
+        OpenSpan::opened(site, trace, id, parent)
     }
 
     /// Starts a span under an explicit parent context (`None`: a new trace). Does not make it current.
@@ -70,14 +76,7 @@ impl OpenSpan {
             Some(ctx) => (ctx.trace_id.0, ctx.span_id.0),
             None => (h.trace_id(id), 0),
         };
-        OpenSpan {
-            site: Record::site_word(site, 0),
-            trace,
-            id,
-            parent,
-            start: clock::now(),
-            extra: std::ptr::null_mut(),
-        }
+        OpenSpan::opened(site, trace, id, parent)
     }
 
     /// The span's extra part, made on first use.

@@ -31,9 +31,10 @@ pub(crate) fn wake() {
 /// fullest ring is about a quarter full when it does: the producers then rarely need to wake it (a
 /// system call on their side) and a slow wake-up (an idle vCPU can take a millisecond) leaves three
 /// quarters of the ring as margin. Naps stay within these bounds.
-/// Records per drained chunk buffer (256 KiB). (A pool recycling these buffers was tried: resident
-/// memory grew with it and stayed flat without it; the allocator reuses freed buffers well.)
-const CHUNK: usize = 4096;
+/// Records per drained chunk buffer (64 KiB, under the allocator's `mmap` threshold, so freed buffers
+/// are reused from its free lists without page faults). A pool recycling the buffers was tried:
+/// resident memory grew with it and stays flat without it.
+const CHUNK: usize = 1024;
 const MIN_NAP: Duration = Duration::from_micros(20);
 const MAX_NAP: Duration = Duration::from_millis(10);
 
@@ -43,10 +44,20 @@ enum Msg {
     Shutdown,
 }
 
+/// What waits for an exporter.
+#[derive(Default)]
+struct Queue {
+    msgs: VecDeque<Msg>,
+    /// Spans in the queued batches.
+    spans: usize,
+    /// The exporter thread is asleep on `ready`: only then is a wake-up (a system call) needed.
+    waiting: bool,
+}
+
 /// One exporter, its queue and its counters.
 pub(crate) struct Worker {
     pub name: String,
-    queue: Mutex<(VecDeque<Msg>, usize)>,
+    queue: Mutex<Queue>,
     ready: Condvar,
     pub exported: AtomicU64,
     pub dropped: AtomicU64,
@@ -57,22 +68,31 @@ pub(crate) struct Worker {
 
 impl Worker {
     fn send(&self, msg: Msg) {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).0.push_back(msg);
-        self.ready.notify_one();
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.msgs.push_back(msg);
+        self.wake(q);
     }
 
     /// Queues a batch unless the queue is full, in which case the batch is dropped for this exporter.
     fn offer(&self, batch: &Arc<Batch>, capacity: usize) {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        if q.1 + batch.len() > capacity {
+        if q.spans + batch.len() > capacity {
             drop(q);
             self.fail(batch.len(), "its queue is full (it is slower than the spans arrive)");
             return;
         }
-        q.1 += batch.len();
-        q.0.push_back(Msg::Batch(batch.clone()));
+        q.spans += batch.len();
+        q.msgs.push_back(Msg::Batch(batch.clone()));
+        self.wake(q);
+    }
+
+    /// Wakes the exporter thread if it sleeps; a busy one finds the message when it looks next.
+    fn wake(&self, q: std::sync::MutexGuard<'_, Queue>) {
+        let waiting = q.waiting;
         drop(q);
-        self.ready.notify_one();
+        if waiting {
+            self.ready.notify_one();
+        }
     }
 
     /// Counts `n` spans as dropped for this exporter and says so on stderr (the first time, then at
@@ -90,10 +110,12 @@ impl Worker {
             let msg = {
                 let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
                 loop {
-                    if let Some(msg) = q.0.pop_front() {
+                    if let Some(msg) = q.msgs.pop_front() {
                         break msg;
                     }
+                    q.waiting = true;
                     q = self.ready.wait(q).unwrap_or_else(|e| e.into_inner());
+                    q.waiting = false;
                 }
             };
             match msg {
@@ -106,7 +128,7 @@ impl Worker {
                         Ok(Err(e)) => self.fail(n, &e.to_string()),
                         Err(panic) => self.fail(n, &format!("it panicked: {}", panic_text(&panic))),
                     }
-                    self.queue.lock().unwrap_or_else(|e| e.into_inner()).1 -= n;
+                    self.queue.lock().unwrap_or_else(|e| e.into_inner()).spans -= n;
                 }
                 Msg::Flush(generation) => {
                     self.call("flush", || exporter.flush());
@@ -164,7 +186,7 @@ impl Runtime {
         for (name, exporter) in exporters {
             let worker = Arc::new(Worker {
                 name: name.clone(),
-                queue: Mutex::new((VecDeque::new(), 0)),
+                queue: Mutex::new(Queue::default()),
                 ready: Condvar::new(),
                 exported: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),

@@ -48,10 +48,7 @@ impl Context {
     /// Makes this context current on this thread until the guard drops: spans started meanwhile become
     /// its children. This is how a trace received from another process or thread is continued.
     pub fn attach(self) -> ContextGuard {
-        let h = hot();
-        let before = (h.trace.get(), h.span.get());
-        h.trace.set(self.trace_id.0);
-        h.span.set(self.span_id.0);
+        let before = hot().replace_current((self.trace_id.0, self.span_id.0));
         ContextGuard { before, attached: self.span_id.0 }
     }
 
@@ -107,9 +104,6 @@ impl Drop for ContextGuard {
         // `current_span()` under an attached remote context names a span that never ends here: forget
         // what was set on it rather than keep it for ever.
         crate::local::take_pending(self.attached, |_| {});
-        let _ = HOT.try_with(|h| {
-            h.trace.set(self.before.0);
-            h.span.set(self.before.1);
-        });
+        let _ = HOT.try_with(|h| h.replace_current(self.before));
     }
 }

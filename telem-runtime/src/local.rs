@@ -106,6 +106,15 @@ impl Drop for LaneOwner {
 }
 
 impl Hot {
+    /// Makes `(trace, span)` the current context; returns the one it replaces.
+    #[inline(always)]
+    pub fn replace_current(&self, current: (u128, u64)) -> (u128, u64) {
+        let before = (self.trace.get(), self.span.get());
+        self.trace.set(current.0);
+        self.span.set(current.1);
+        before
+    }
+
     /// A fresh non-zero span id.
     #[inline(always)]
     pub fn span_id(&self) -> u64 {

@@ -17,6 +17,11 @@ pub enum Status {
 }
 
 impl Status {
+    /// Failed with the error's `Display` as the message.
+    pub fn error<E: std::fmt::Display + ?Sized>(error: &E) -> Status {
+        Status::Error(Cow::Owned(error.to_string()))
+    }
+
     /// `"unset"`, `"ok"` or `"error"`.
     pub fn as_str(&self) -> &'static str {
         match self {

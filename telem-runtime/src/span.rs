@@ -103,20 +103,14 @@ impl OpenSpan {
     /// Makes this span the thread's current one; returns what was current before.
     #[inline(always)]
     pub fn make_current(&self) -> (u128, u64) {
-        let h = hot();
-        let before = (h.trace.get(), h.span.get());
-        h.trace.set(self.trace);
-        h.span.set(self.id);
-        before
+        hot().replace_current((self.trace, self.id))
     }
 
     /// Leaves the span's scope on this thread: restores `before` as current and takes in whatever
     /// `current_span()` set on this span meanwhile.
     #[inline(always)]
     pub fn leave(&mut self, before: (u128, u64)) {
-        let h = hot();
-        h.trace.set(before.0);
-        h.span.set(before.1);
+        hot().replace_current(before);
         local::take_pending(self.id, |item| self.apply(item));
     }
 
@@ -232,7 +226,7 @@ impl SpanGuard {
     /// `err`: the function returned `Err(error)`.
     pub fn error<E: fmt::Display + ?Sized>(&mut self, error: &E) {
         if let Some(open) = self.open() {
-            open.set_status(Status::Error(Cow::Owned(error.to_string())));
+            open.set_status(Status::error(error));
         }
     }
 
@@ -306,7 +300,7 @@ impl Span {
     /// Marks the span failed with the error's `Display`.
     pub fn record_error<E: fmt::Display + ?Sized>(&mut self, error: &E) {
         if self.0.is_active() {
-            self.0.set_status(Status::Error(Cow::Owned(error.to_string())));
+            self.0.set_status(Status::error(error));
         }
     }
 
@@ -493,7 +487,7 @@ impl CurrentSpan {
     /// Marks the current span failed with the error's `Display`.
     pub fn record_error<E: fmt::Display + ?Sized>(&self, error: &E) {
         if self.id != 0 {
-            self.set_status(Status::Error(Cow::Owned(error.to_string())));
+            self.set_status(Status::error(error));
         }
     }
 }

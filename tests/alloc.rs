@@ -1,4 +1,4 @@
-//! A span with no attributes allocates nothing on the recording thread.
+//! A span with no attributes allocates nothing on the recording thread once its ring is warm.
 
 mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -45,12 +45,16 @@ fn root(n: u64) -> u64 {
 fn spans_without_attributes_do_not_allocate() {
     let (telem, memory) = common::start_with(|b| b.ring_capacity(1 << 16));
     // Warm-up: the first span on a thread sets up its ring; the first manual span of a call site
-    // interns its metadata. Both happen once.
+    // interns its metadata; the ring takes its 64 KiB segments from the allocator until exporters
+    // start giving them back, after which it reuses them. All of that happens once.
     let manual = || telem::Span::start("manual").end();
-    root(1);
     manual();
-    let before = allocations();
     let mut total = 0;
+    for _ in 0..2000 {
+        total += root(10);
+    }
+    assert!(telem::flush());
+    let before = allocations();
     for _ in 0..1000 {
         total += root(10);
     }
@@ -62,5 +66,5 @@ fn spans_without_attributes_do_not_allocate() {
     assert_eq!(allocations() - before, 0, "manual spans with a static name");
     assert!(total > 0);
     assert!(telem.shutdown());
-    assert_eq!(memory.spans().len(), 2 + 11_000 + 1001);
+    assert_eq!(memory.spans().len(), 33_000 + 1001);
 }

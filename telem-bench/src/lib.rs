@@ -64,8 +64,8 @@ impl Slot {
     const ZERO: Slot = Slot { site: 0, id: 0, start: 0, end: 0, rest: [0; 4] };
 }
 
-/// Slots in the floor ring: the same as telem's default ring capacity (16 384 × 64 B = 1 MiB), so the
-/// floor streams through the same amount of memory as a telem ring does.
+/// Slots in the floor ring: 16 384 × 64 B = 1 MiB, about the memory a telem ring cycles through in a
+/// burst (its capacity is larger, but its segments are reused as soon as exporters give them back).
 pub const FLOOR_SLOTS: usize = 16 * 1024;
 const _: () = assert!(FLOOR_SLOTS.is_power_of_two());
 

@@ -31,10 +31,6 @@ pub(crate) fn wake() {
 /// fullest ring is about a quarter full when it does: the producers then rarely need to wake it (a
 /// system call on their side) and a slow wake-up (an idle vCPU can take a millisecond) leaves three
 /// quarters of the ring as margin. Naps stay within these bounds.
-/// Records per drained chunk buffer (64 KiB, under the allocator's `mmap` threshold, so freed buffers
-/// are reused from its free lists without page faults). A pool recycling the buffers was tried:
-/// resident memory grew with it and stays flat without it.
-const CHUNK: usize = 1024;
 const MIN_NAP: Duration = Duration::from_micros(20);
 const MAX_NAP: Duration = Duration::from_millis(10);
 
@@ -74,6 +70,8 @@ impl Worker {
     }
 
     /// Queues a batch unless the queue is full, in which case the batch is dropped for this exporter.
+    /// Does not wake the exporter: the collector does that once per pass ([`Worker::nudge`]), so a pass
+    /// that dispatches several batches costs one wake-up, not one context switch per batch.
     fn offer(&self, batch: &Arc<Batch>, capacity: usize) {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         if q.spans + batch.len() > capacity {
@@ -83,7 +81,14 @@ impl Worker {
         }
         q.spans += batch.len();
         q.msgs.push_back(Msg::Batch(batch.clone()));
-        self.wake(q);
+    }
+
+    /// Wakes the exporter if it sleeps with work queued.
+    fn nudge(&self) {
+        let q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if !q.msgs.is_empty() {
+            self.wake(q);
+        }
     }
 
     /// Wakes the exporter thread if it sleeps; a busy one finds the message when it looks next.
@@ -235,9 +240,10 @@ impl Runtime {
             let flush = self.flush_requested.load(Ordering::Acquire);
             let since = last_pass.elapsed();
             last_pass = Instant::now();
-            let fullest = self.drain(&mut batch, &mut batch_len, &mut clock);
+            let due = last_pass >= next_export || flush > flushed || stopping;
+            let fullest = self.drain(due, &mut batch, &mut batch_len, &mut clock);
             let now = Instant::now();
-            if now >= next_export || flush > flushed || stopping {
+            if due {
                 self.dispatch(&mut batch, &mut batch_len, &mut clock);
                 next_export = now + interval;
             }
@@ -245,6 +251,7 @@ impl Runtime {
                 self.workers.iter().for_each(|w| w.send(Msg::Flush(flush)));
                 flushed = flush;
             }
+            self.workers.iter().for_each(|w| w.nudge());
             if stopping {
                 break;
             }
@@ -256,41 +263,37 @@ impl Runtime {
             } else if fullest as f64 >= ring / 2.0 || since.is_zero() {
                 MIN_NAP
             } else {
-                since.mul_f64(ring / 4.0 / fullest.max(1) as f64).clamp(MIN_NAP, MAX_NAP).min(until_export)
+                since.mul_f64(ring / 8.0 / fullest.max(1) as f64).clamp(MIN_NAP, MAX_NAP).min(until_export)
             };
             std::thread::park_timeout(nap);
         }
         // Spans that were open when shutdown began may still land: take what arrives while we stop.
         STATE.store(OFF, Ordering::Release);
-        self.drain(&mut batch, &mut batch_len, &mut clock);
+        self.drain(true, &mut batch, &mut batch_len, &mut clock);
         self.dispatch(&mut batch, &mut batch_len, &mut clock);
         self.workers.iter().for_each(|w| w.send(Msg::Shutdown));
     }
 
-    /// Moves every ring's records into batches of at most `batch_size`, dispatching full ones.
-    /// Retires the lanes of exited threads once they are empty. Returns the most spans moved from one
-    /// ring.
-    fn drain(&self, batch: &mut Vec<Chunk>, batch_len: &mut usize, clock: &mut Converter) -> usize {
+    /// Takes every ring's sealed segments (and, when `everything`, the unsealed records too) into
+    /// batches of at most `batch_size` spans, dispatching full ones. Retires the lanes of exited threads
+    /// once they are empty. Returns the most spans taken from one ring.
+    fn drain(&self, everything: bool, batch: &mut Vec<Chunk>, batch_len: &mut usize, clock: &mut Converter) -> usize {
         let size = self.config.batch_size;
         let mut fullest = 0;
         let mut registry = local::registry();
         let mut retired = Vec::new();
         for (i, lane) in registry.lanes.iter().enumerate() {
             let orphaned = lane.orphaned.load(Ordering::Acquire);
-            let mut moved = 0;
-            loop {
-                let mut records = Vec::new();
-                let (n, extra) = lane.ring.drain_into(&mut records, CHUNK.min(size - *batch_len));
-                if n == 0 {
-                    break;
+            let moved = lane.ring.take(everything || orphaned, &mut |run| {
+                if *batch_len > 0 && *batch_len + run.len() > size {
+                    self.dispatch(batch, batch_len, clock);
                 }
-                moved += n;
-                *batch_len += n;
-                batch.push(Chunk { thread: lane.thread, records, extra });
+                *batch_len += run.len();
+                batch.push(Chunk { thread: lane.thread, run });
                 if *batch_len >= size {
                     self.dispatch(batch, batch_len, clock);
                 }
-            }
+            });
             fullest = fullest.max(moved);
             if orphaned && lane.ring.len() == 0 {
                 retired.push(i);

@@ -96,6 +96,7 @@ fn start(mut builder: Builder, strict: bool) -> Result<Telem, InitError> {
     }
     exporters.append(&mut builder.instances);
     local::RING_CAPACITY.store(config.ring_capacity, Ordering::Relaxed);
+    local::BATCH_SIZE.store(config.batch_size, Ordering::Relaxed);
     local::install_panic_hook();
     let rt = Runtime::start(config, exporters).map_err(|e| InitError::Exporter {
         name: "collector".into(),

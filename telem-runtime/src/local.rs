@@ -24,6 +24,8 @@ pub(crate) const STOPPING: u8 = 2;
 pub(crate) static STATE: AtomicU8 = AtomicU8::new(OFF);
 /// Slots in each new thread's ring (set from the configuration at `init`).
 pub(crate) static RING_CAPACITY: AtomicUsize = AtomicUsize::new(crate::config::DEFAULT_RING_CAPACITY);
+/// The batch size; a ring segment is never larger, so a segment handed over whole fits a batch.
+pub(crate) static BATCH_SIZE: AtomicUsize = AtomicUsize::new(crate::config::DEFAULT_BATCH_SIZE);
 
 #[inline(always)]
 pub(crate) fn running() -> bool {
@@ -183,7 +185,7 @@ fn new_lane() -> Arc<Lane> {
         name: intern_thread_name(std::thread::current().name().unwrap_or("")),
     };
     let lane = Arc::new(Lane {
-        ring: Ring::new(RING_CAPACITY.load(Ordering::Relaxed)),
+        ring: Ring::new(RING_CAPACITY.load(Ordering::Relaxed), BATCH_SIZE.load(Ordering::Relaxed)),
         thread,
         orphaned: std::sync::atomic::AtomicBool::new(false),
     });

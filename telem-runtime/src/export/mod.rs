@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::ids::{SpanId, TraceId};
 use crate::local::ThreadInfo;
 use crate::record::{Record, Status};
+use crate::ring::Run;
 use crate::value::Value;
 use std::borrow::Cow;
 use std::fmt;
@@ -93,34 +94,19 @@ pub fn registered() -> impl Iterator<Item = &'static ExporterRegistration> {
     inventory::iter::<ExporterRegistration>.into_iter()
 }
 
-/// Spans drained from one thread's ring.
+/// Spans taken from one thread's ring.
 pub(crate) struct Chunk {
     pub thread: ThreadInfo,
-    pub records: Vec<Record>,
-    /// Whether any record carries an `Extra` that must be freed.
-    pub extra: bool,
+    pub run: Run,
 }
 
 /// A batch of finished spans, shared by all exporters. Spans are kept in their compact recorded form
-/// and decoded on access through [`SpanRef`].
+/// (in the very ring segments their threads wrote) and decoded on access through [`SpanRef`].
 pub struct Batch {
     pub(crate) chunks: Vec<Chunk>,
     pub(crate) clock: Converter,
     pub(crate) service: std::sync::Arc<str>,
     pub(crate) len: usize,
-}
-
-/// Records without an `Extra` own nothing: their chunk is freed without a pass over it, so the
-/// memory the collector filled is not pulled into this thread's cache only to be thrown away.
-impl Drop for Batch {
-    fn drop(&mut self) {
-        for chunk in &mut self.chunks {
-            if !chunk.extra {
-                // SAFETY: no record of this chunk owns anything; forgetting them leaks nothing.
-                unsafe { chunk.records.set_len(0) };
-            }
-        }
-    }
 }
 
 impl Batch {
@@ -142,7 +128,7 @@ impl Batch {
     /// The spans, in the order each thread ended them.
     pub fn spans(&self) -> impl Iterator<Item = SpanRef<'_>> {
         self.chunks.iter().flat_map(move |c| {
-            c.records.iter().map(move |record| SpanRef { record, thread: c.thread, clock: &self.clock })
+            c.run.records().iter().map(move |record| SpanRef { record, thread: c.thread, clock: &self.clock })
         })
     }
 }

@@ -162,8 +162,8 @@ pub fn telem_start() -> telem::Telem {
     telem::Builder::new().exporter("console", false).exporter("store", false).with_exporter("null", Null).init()
 }
 
-/// Starts telem like [`telem_start`], but with a ring of at least `spans` slots (so a burst of that
-/// many never fills it nor crosses its high-water mark) and a one-hour flush interval, after one
+/// Starts telem like [`telem_start`], but with a ring of at least `4 × spans` slots (so a burst of
+/// that many never fills it nor reaches the quarter-full mark where the producer wakes the collector) and a one-hour flush interval, after one
 /// `flush()` so the collector has run its first pass and sleeps: the spans stay in the ring until
 /// `shutdown()` drains them. For counting instructions under valgrind, which runs one thread at a time
 /// (with the default ring the collector would rarely run and most spans would take the drop path).
@@ -172,7 +172,7 @@ pub fn telem_start_holding(spans: u64) -> telem::Telem {
         .exporter("console", false)
         .exporter("store", false)
         .with_exporter("null", Null)
-        .ring_capacity((2 * spans + 2).next_power_of_two() as usize)
+        .ring_capacity((4 * spans + 4).next_power_of_two() as usize)
         .flush_interval(Duration::from_secs(3600))
         .init();
     telem::flush();

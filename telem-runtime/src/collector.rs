@@ -1,8 +1,10 @@
 //! The collector thread and the exporter threads.
 //!
-//! The collector drains every ring (also those of threads that have exited) into batches and offers
-//! each batch to every exporter's queue. Each exporter runs on a thread of its own, so a slow exporter
-//! only fills its own queue (and then loses its own batches, counted), never the rings or the others.
+//! The collector takes every ring's sealed segments (also those of threads that have exited) by pointer
+//! into batches and offers each batch to every exporter's queue; the segments go back to their ring
+//! when the last exporter drops the batch. Each exporter runs on a thread of its own, so a slow exporter
+//! only fills its own queue (and then loses its own batches, counted), never the rings or the others:
+//! a ring whose segments are held by a slow exporter takes fresh ones.
 
 use crate::clock::{Anchor, Converter};
 use crate::config::Config;
@@ -15,10 +17,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-/// The collector's thread handle, for producers that cross their ring's high-water mark.
+/// The collector's thread handle, for producers whose ring has a quarter of its segments sealed.
 static COLLECTOR: Mutex<Option<Thread>> = Mutex::new(None);
 
-/// Wakes the collector (called once per high-water crossing, not per span).
+/// Wakes the collector (called at most once per drain, from the producer's per-segment path).
 #[cold]
 #[inline(never)]
 pub(crate) fn wake() {
@@ -28,9 +30,10 @@ pub(crate) fn wake() {
 }
 
 /// Under load the collector comes back on its own, timed from the fill rate it measured so that the
-/// fullest ring is about a quarter full when it does: the producers then rarely need to wake it (a
-/// system call on their side) and a slow wake-up (an idle vCPU can take a millisecond) leaves three
-/// quarters of the ring as margin. Naps stay within these bounds.
+/// fullest ring is about an eighth full when it does (a pass costs a few pointer moves per segment, so
+/// coming often is cheap): the producers then rarely need to wake it (a system call on their side, at a
+/// quarter full) and a late wake-up (a vCPU busy elsewhere for a millisecond or more) still finds most
+/// of the ring free. Naps stay within these bounds.
 const MIN_NAP: Duration = Duration::from_micros(20);
 const MAX_NAP: Duration = Duration::from_millis(10);
 

@@ -5,8 +5,8 @@
 //! ```
 //!
 //! For each exporter (a null exporter that discards, then the local store writing JSON lines into a
-//! temporary directory): start telem with a ring large enough to hold all N spans without crossing its
-//! high-water mark (so the producer never wakes the collector) and a one-hour flush interval (so the
+//! temporary directory): start telem with a ring large enough to hold all N spans without reaching the
+//! quarter-full mark where the producer wakes the collector and a one-hour flush interval (so the
 //! collector does not wake on its own); record N empty `#[telem::span]` calls on a fresh thread (a
 //! new thread gets a ring of the configured size) and let it exit; then time `shutdown()`, which wakes
 //! the collector, drains the ring into batches, hands them to the exporter's thread and waits until
@@ -33,8 +33,9 @@ struct Drain {
 }
 
 fn run(exporter: &'static str, n: u64) -> Drain {
-    // Twice N, rounded up to a power of two: the high-water mark (half the ring) stays above N.
-    let capacity = (2 * n + 2).next_power_of_two() as usize;
+    // Four times N, rounded up to a power of two: the producer wakes the collector once a quarter of
+    // the ring is sealed, so with this capacity it never does.
+    let capacity = (4 * n + 4).next_power_of_two() as usize;
     let store_dir = std::env::temp_dir().join(format!("telem-bench-drain-{}", std::process::id()));
     let builder = telem::Builder::new()
         .exporter("console", false)

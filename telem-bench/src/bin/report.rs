@@ -216,12 +216,22 @@ fn targets(get: &dyn Fn(&str) -> Option<f64>) {
         rec.map(|v| v <= 1.3),
     );
 
+    // telem's burst is repeated (fresh processes); where it was, the verdicts use the median burst and
+    // the text shows the spread.
+    let spread = cpu.as_ref().map(|c| &c["telem_spread"]).filter(|s| s.is_object());
+    let runs = spread.and_then(|s| s["runs"].as_u64()).unwrap_or(1);
     let whole = div(cpu_of("telem"), cpu_of("floor"));
+    let median_whole = div(spread.and_then(|s| s["median_cpu_ns_per_span"].as_f64()), cpu_of("floor"));
     let crit_whole = div(get("telem_cpu"), get("floor"));
     add(
         "`#[span]` whole-process CPU ≤ 1.6× floor",
-        format!("{} (cpu harness, 20 M burst until drained); criterion telem_cpu / floor: {}", x(whole), x(crit_whole)),
-        whole.map(|v| v <= 1.6),
+        format!(
+            "{} (cpu harness, 20 M burst until drained; median of {runs} bursts: {}); criterion telem_cpu / floor: {}",
+            x(whole),
+            x(median_whole),
+            x(crit_whole)
+        ),
+        median_whole.or(whole).map(|v| v <= 1.6),
     );
     let vs_fastrace = div(cpu_of("telem"), cpu_of("fastrace"));
     add(
@@ -244,15 +254,18 @@ fn targets(get: &dyn Fn(&str) -> Option<f64>) {
             let pct = 100.0 * lost as f64 / t["recorded"].as_u64().unwrap_or(1).max(1) as f64;
             let exact = t["exact"].as_bool().unwrap_or(false);
             let big_enough = created >= 20_000_000;
+            let median = spread.and_then(|s| s["median_lost_pct"].as_f64()).unwrap_or(pct);
+            let worst = spread.and_then(|s| s["worst_lost_pct"].as_f64()).unwrap_or(pct);
+            let all_exact = spread.and_then(|s| s["exact"].as_bool()).unwrap_or(exact);
             add(
                 "≤ 0.1 % lost in a 20 M-span burst, default settings, every loss counted",
                 format!(
-                    "{lost} of {created} lost ({pct:.3} %: ring_dropped {}, exporter dropped {}); recorded = exported + dropped exactly: {exact}{}",
+                    "{lost} of {created} lost ({pct:.3} %: ring_dropped {}, exporter dropped {}); over {runs} bursts: median {median:.3} %, worst {worst:.3} %; recorded = exported + dropped exactly: {all_exact}{}",
                     t["ring_dropped"],
                     t["exporter_dropped"],
                     if big_enough { "" } else { " (burst smaller than 20 M)" }
                 ),
-                Some(pct <= 0.1 && exact && big_enough),
+                Some(median <= 0.1 && all_exact && big_enough),
             );
         }
         None => add("≤ 0.1 % lost in a 20 M-span burst, default settings", "no result".into(), None),

@@ -279,7 +279,9 @@ impl Runtime {
 
     /// Takes every ring's sealed segments (and, when `everything`, the unsealed records too) into
     /// batches of at most `batch_size` spans, dispatching full ones. Retires the lanes of exited threads
-    /// once they are empty. Returns the most spans taken from one ring.
+    /// once they are empty. Returns the most spans taken from one ring. Segments are never larger than the
+    /// batch size a ring was made with; a ring made before a re-`init` with a smaller batch size can hand
+    /// over a larger run, which then goes alone in its batch.
     fn drain(&self, everything: bool, batch: &mut Vec<Chunk>, batch_len: &mut usize, clock: &mut Converter) -> usize {
         let size = self.config.batch_size;
         let mut fullest = 0;

@@ -259,14 +259,14 @@ impl Ring {
         let head = p.head.load(Ordering::Relaxed);
         let (mut wake, mut crowded) = (false, false);
         if let Some(full) = NonNull::new(p.current.load(Ordering::Relaxed)) {
+            let len = self.queue.len() as u64;
             let sealed = p.sealed.load(Ordering::Relaxed);
             let waiting = sealed - self.consumer.0.unsealed.load(Ordering::Acquire);
-            if waiting >= self.queue.len() as u64 {
+            if waiting >= len {
                 return None;
             }
-            self.queue[(sealed % self.queue.len() as u64) as usize].store(full.as_ptr(), Ordering::Relaxed);
+            self.queue[(sealed % len) as usize].store(full.as_ptr(), Ordering::Relaxed);
             p.sealed.store(sealed + 1, Ordering::Release);
-            let len = self.queue.len() as u64;
             wake = (waiting + 1) * 4 >= len && !p.woke.swap(true, Ordering::AcqRel);
             crowded = (waiting + 1) * 4 >= len * 3;
         }

@@ -28,6 +28,7 @@
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use telem_bench as b;
 
@@ -124,13 +125,7 @@ fn child(case: &str, n: u64) -> Value {
             b::fastrace_start();
             let mut roots = 0;
             let t = measure(|| roots = b::fastrace_loop(n, 1, b::fastrace_span), fastrace::flush);
-            let created = n + roots;
-            let delivered = b::FASTRACE_REPORTED.load(std::sync::atomic::Ordering::Relaxed);
-            let mut out = timing_json(&t, n);
-            out["created"] = json!(created);
-            out["delivered"] = json!(delivered);
-            out["lost"] = json!(created.saturating_sub(delivered));
-            out
+            with_delivery(timing_json(&t, n), n + roots, b::FASTRACE_REPORTED.load(Ordering::Relaxed))
         }
         "tracing_registry" => {
             let _default = tracing::dispatcher::set_default(&b::tracing_registry());
@@ -140,6 +135,10 @@ fn child(case: &str, n: u64) -> Value {
             let provider = b::otel_provider();
             let tracer = b::otel_tracer(&provider);
             let dispatch = b::tracing_otel(&provider);
+            let drain = || {
+                let _ = provider.force_flush();
+                let _ = provider.shutdown();
+            };
             let t = if case == "otel_sdk" {
                 measure(
                     || {
@@ -147,10 +146,7 @@ fn child(case: &str, n: u64) -> Value {
                             b::otel_span(&tracer);
                         }
                     },
-                    || {
-                        let _ = provider.force_flush();
-                        let _ = provider.shutdown();
-                    },
+                    drain,
                 )
             } else {
                 measure(
@@ -158,18 +154,10 @@ fn child(case: &str, n: u64) -> Value {
                         let _default = tracing::dispatcher::set_default(&dispatch);
                         b::hot_loop(n, b::tracing_span);
                     },
-                    || {
-                        let _ = provider.force_flush();
-                        let _ = provider.shutdown();
-                    },
+                    drain,
                 )
             };
-            let delivered = b::OTEL_EXPORTED.load(std::sync::atomic::Ordering::Relaxed);
-            let mut out = timing_json(&t, n);
-            out["created"] = json!(n);
-            out["delivered"] = json!(delivered);
-            out["lost"] = json!(n.saturating_sub(delivered));
-            out
+            with_delivery(timing_json(&t, n), n, b::OTEL_EXPORTED.load(Ordering::Relaxed))
         }
         other => {
             eprintln!("unknown case `{other}`");
@@ -177,6 +165,15 @@ fn child(case: &str, n: u64) -> Value {
         }
     };
     out["case"] = json!(case);
+    out
+}
+
+/// Adds what a library's own reporter or exporter received to a case's result: spans created,
+/// delivered, and lost (the difference).
+fn with_delivery(mut out: Value, created: u64, delivered: u64) -> Value {
+    out["created"] = json!(created);
+    out["delivered"] = json!(delivered);
+    out["lost"] = json!(created.saturating_sub(delivered));
     out
 }
 

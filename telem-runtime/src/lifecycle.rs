@@ -1,8 +1,8 @@
 //! Starting, flushing, stopping, and the counters that prove nothing was lost.
 
-use crate::collector::{self, Runtime};
+use crate::collect::collector::{self, Runtime};
 use crate::config::{Builder, InitError};
-use crate::local::{self, ENABLED, OFF, RUNNING, STATE};
+use crate::collect::local::{self, ENABLED, OFF, RUNNING, STATE};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

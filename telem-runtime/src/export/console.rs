@@ -8,7 +8,7 @@
 
 use super::{Batch, ExportError, Exporter, SpanRef};
 use crate::config::{Config, ConsoleMode};
-use crate::record::Status;
+use crate::trace::record::Status;
 use std::io::Write;
 
 /// Prints spans to stderr, as text or JSON lines.

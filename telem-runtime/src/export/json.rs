@@ -2,8 +2,8 @@
 //! JSON mode. Written by hand into a reused buffer; `serde_json` only escapes strings.
 
 use super::SpanRef;
-use crate::record::Status;
-use crate::value::Value;
+use crate::trace::record::Status;
+use crate::trace::value::Value;
 use std::io::Write;
 
 /// The `v` field of every line. Bump it when a field changes meaning; adding fields does not.

@@ -9,14 +9,14 @@ pub mod memory;
 #[cfg(feature = "store")]
 pub mod store;
 
-use crate::callsite::SpanKind;
+use crate::trace::callsite::SpanKind;
 use crate::clock::Converter;
 use crate::config::Config;
 use crate::ids::{SpanId, TraceId};
-use crate::local::ThreadInfo;
-use crate::record::{Record, Status};
-use crate::ring::Run;
-use crate::value::Value;
+use crate::collect::local::ThreadInfo;
+use crate::trace::record::{Record, Status};
+use crate::collect::ring::Run;
+use crate::trace::value::Value;
 use std::borrow::Cow;
 use std::fmt;
 

@@ -2,7 +2,7 @@
 //! as a W3C `traceparent` header.
 
 use crate::ids::{SpanId, TraceId};
-use crate::local::{hot, HOT};
+use crate::collect::local::{hot, HOT};
 use std::fmt;
 
 /// A position in a trace: the trace id and the span that new spans should hang under.
@@ -103,7 +103,7 @@ impl Drop for ContextGuard {
     fn drop(&mut self) {
         // `current_span()` under an attached remote context names a span that never ends here: forget
         // what was set on it rather than keep it for ever.
-        crate::local::take_pending(self.attached, |_| {});
+        crate::collect::local::take_pending(self.attached, |_| {});
         let _ = HOT.try_with(|h| h.replace_current(self.before));
     }
 }

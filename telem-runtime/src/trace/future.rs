@@ -1,9 +1,9 @@
 //! Spans over futures: the span is current only while the future is being polled, on whichever thread
 //! polls it, so children created after an `.await` on another worker still point at it.
 
-use crate::callsite::CallSite;
-use crate::span::OpenSpan;
-use crate::value::Value;
+use crate::trace::callsite::CallSite;
+use crate::trace::span::OpenSpan;
+use crate::trace::value::Value;
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;

@@ -9,7 +9,7 @@
 use crate::clock::{Anchor, Converter};
 use crate::config::Config;
 use crate::export::{Batch, Chunk, Exporter};
-use crate::local::{self, Lane, OFF, STATE, STOPPING};
+use crate::collect::local::{self, Lane, OFF, STATE, STOPPING};
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

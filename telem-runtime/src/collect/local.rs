@@ -3,9 +3,9 @@
 //! thread-local without a destructor, so reaching it is a single TLS-relative address.
 
 use crate::ids::{os_seed, wyrand};
-use crate::record::{Record, Status};
-use crate::ring::{Push, Ring};
-use crate::value::Value;
+use crate::trace::record::{Record, Status};
+use crate::collect::ring::{Push, Ring};
+use crate::trace::value::Value;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -153,7 +153,7 @@ impl Hot {
         }
         // SAFETY: a non-null `lane` is kept alive by `OWNER` until it is reset to null on thread exit.
         if unsafe { (*lane).ring.push(record) } == Push::Wake {
-            crate::collector::wake();
+            crate::collect::collector::wake();
         }
     }
 }
@@ -174,7 +174,7 @@ fn push_slow(record: Record) {
     };
     let _ = HOT.try_with(|h| h.lane.set(Arc::as_ptr(&lane)));
     if lane.ring.push(|| record) == Push::Wake {
-        crate::collector::wake();
+        crate::collect::collector::wake();
     }
 }
 

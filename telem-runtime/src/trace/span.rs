@@ -1,12 +1,12 @@
 //! Open spans: the one mechanism behind `#[span]` guards, instrumented futures and manual spans.
 
-use crate::callsite::{self, CallSite, SpanKind};
+use crate::trace::callsite::{self, CallSite, SpanKind};
 use crate::clock;
-use crate::context::Context;
+use crate::trace::context::Context;
 use crate::ids::{SpanId, TraceId};
-use crate::local::{self, hot, running, Pending};
-use crate::record::{Extra, Record, Status};
-use crate::value::Value;
+use crate::collect::local::{self, hot, running, Pending};
+use crate::trace::record::{Extra, Record, Status};
+use crate::trace::value::Value;
 use std::borrow::Cow;
 use std::fmt;
 use std::mem::MaybeUninit;

@@ -1,7 +1,7 @@
 //! The fixed-size record a finished span becomes, and what rides along with it when needed.
 
-use crate::callsite::CallSite;
-use crate::value::Value;
+use crate::trace::callsite::CallSite;
+use crate::trace::value::Value;
 use std::borrow::Cow;
 
 /// The outcome of a span.

@@ -18,7 +18,7 @@
 //! the position. Everything else (sealing, finding a segment, waking the collector) happens once per
 //! segment, out of line.
 
-use crate::record::Record;
+use crate::trace::record::Record;
 use std::mem::MaybeUninit;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
@@ -460,7 +460,7 @@ impl Drop for Run {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::callsite::{CallSite, SpanKind};
+    use crate::trace::callsite::{CallSite, SpanKind};
 
     static SITE: CallSite = CallSite::new("t", SpanKind::Internal, "m", "f", 1);
 

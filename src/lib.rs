@@ -56,7 +56,7 @@ pub use telem_macros::span;
 
 pub use telem_runtime::{
     current_span, flush, in_span, init, shutdown, stats, try_init, with_current_context, Batch, Builder, CallSite,
-    Config, ConsoleMode, Context, ContextGuard, CurrentSpan, Entered, EnvError, ExportError, Exporter,
+    Config, ConfigError, ConsoleMode, Context, ContextGuard, CurrentSpan, Entered, ExportError, Exporter,
     ExporterRegistration, ExporterStats, InitError, Span, SpanBuilder, SpanData, SpanId, SpanKind, SpanRef, Stats,
     Status, Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value, WithContext,
 };

@@ -86,6 +86,93 @@ fn spans_of_threads_that_exited_are_drained() {
     drop(telem);
 }
 
+#[test]
+fn a_stale_guard_never_stops_the_next_runtime() {
+    let (first, _) = common::start();
+    unit();
+    assert!(telem::shutdown(std::time::Duration::from_secs(5)), "stopped through the free function");
+    let (second, memory) = common::start();
+    drop(first); // its runtime has stopped already: this must not stop the second one
+    unit();
+    assert!(telem::flush());
+    assert_eq!(memory.spans().len(), 1, "the second runtime still records");
+    assert!(second.shutdown());
+    let m = telem::stats().exporter("memory").unwrap().clone();
+    assert_eq!((m.recorded, m.exported, m.dropped, m.in_flight), (1, 1, 0, 0));
+}
+
+#[test]
+fn init_waits_for_a_runtime_shutting_down_on_another_thread() {
+    // Threads keep ending spans while runtimes stop and start on two other threads: each runtime's
+    // counters must add up exactly, and no span may be exported by two runtimes (no two collectors).
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    unit();
+                }
+            })
+        })
+        .collect();
+    for _ in 0..30 {
+        let (telem, memory) = common::start_with(|b| b.ring_capacity(256));
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let stopper = std::thread::spawn(move || telem.shutdown());
+        // Try to start the next one while the first may still be draining.
+        let next = loop {
+            match common::try_start() {
+                Ok(next) => break next,
+                Err(telem::InitError::AlreadyRunning) => std::thread::yield_now(),
+                Err(other) => panic!("{other}"),
+            }
+        };
+        assert!(stopper.join().unwrap(), "the first runtime drained");
+        let (next_telem, next_memory) = next;
+        assert!(next_telem.shutdown());
+        let m = telem::stats().exporter("memory").unwrap().clone();
+        assert_eq!(m.recorded, m.exported + m.dropped, "{m:?}");
+        assert_eq!(m.in_flight, 0, "{m:?}");
+        assert_eq!(next_memory.spans().len() as u64, m.exported);
+        let first: std::collections::HashSet<_> = memory.spans().iter().map(|s| s.span_id).collect();
+        assert!(next_memory.spans().iter().all(|s| !first.contains(&s.span_id)), "a span exported twice");
+    }
+    stop.store(true, Ordering::Relaxed);
+    workers.into_iter().for_each(|w| w.join().unwrap());
+}
+
+#[test]
+fn after_shutdown_in_flight_stays_zero_while_spans_keep_ending() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (telem, _memory) = common::start_with(|b| b.ring_capacity(256));
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    unit();
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert!(telem.shutdown());
+    for _ in 0..200 {
+        let stats = telem::stats();
+        for e in &stats.exporters {
+            assert_eq!(e.in_flight, 0, "{stats:?}");
+            assert_eq!(e.recorded, e.exported + e.dropped, "{stats:?}");
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    workers.into_iter().for_each(|w| w.join().unwrap());
+}
+
 fn tempdir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("telem-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

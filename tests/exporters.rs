@@ -119,3 +119,40 @@ fn a_stuck_exporter_holding_batches_costs_the_others_nothing() {
     assert_eq!((stuck.exported, stuck.dropped), (50_000, 0));
     assert_eq!(STUCK_RECEIVED.load(Ordering::SeqCst), 50_000);
 }
+
+/// A writer the test can read back.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_console_prints_one_line_per_span_whatever_the_span_carries() {
+    let out = Shared::default();
+    let telem = telem::Builder::new()
+        .exporter("console", false)
+        .exporter("store", false)
+        .with_exporter("text", telem::exporters::Console::with_writer(telem::ConsoleMode::Text, out.clone()))
+        .try_init()
+        .unwrap();
+    telem::in_span("two\nlines", |span| {
+        span.set_attribute("note", "first\nsecond \"quoted\"");
+        span.set_attribute("count", 3);
+    });
+    telem::Span::builder("plain").attribute("who", "ann").start().end();
+    assert!(telem.shutdown());
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("[telem] two\\nlines ok "), "{}", lines[0]);
+    assert!(lines[0].ends_with(r#"{note: "first\nsecond \"quoted\"", count: 3}"#), "{}", lines[0]);
+    assert!(lines[1].ends_with(r#"{who: "ann"}"#), "{}", lines[1]);
+}

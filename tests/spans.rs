@@ -277,3 +277,113 @@ fn without_init_nothing_is_recorded_and_code_still_runs() {
     assert!(telem::flush());
     assert!(telem::shutdown(std::time::Duration::from_secs(1)));
 }
+
+#[telem::span]
+fn catches_then_resumes_another() {
+    // An earlier panic, caught inside this very span...
+    let _ = std::panic::catch_unwind(|| panic!("an earlier, unrelated panic"));
+    // ...then an unwind that did not start with a panic on this thread (rayon, scoped threads and
+    // join handles re-raise a payload with `resume_unwind`, which runs no hook).
+    std::panic::resume_unwind(Box::new(String::from("re-raised from a worker")));
+}
+
+#[test]
+fn a_span_carries_the_message_of_its_own_unwind_only() {
+    let (telem, memory) = start();
+    // An application hook installed after `init` that does not chain (color-eyre, human-panic).
+    std::panic::set_hook(Box::new(|_| {}));
+    let _ = std::panic::catch_unwind(|| explode(1));
+    let _ = std::panic::catch_unwind(catches_then_resumes_another);
+    // A scoped thread's panic re-raised in the spawning thread.
+    let _ = std::panic::catch_unwind(|| {
+        telem::in_span("scope", |_| {
+            std::thread::scope(|s| {
+                s.spawn(|| panic!("in a scoped thread"));
+            })
+        })
+    });
+    assert!(telem.shutdown());
+    let spans = memory.spans();
+    for s in all(&spans, "explode") {
+        assert_eq!(s.status, Status::Error("boom at the bottom".into()), "kept despite the later hook");
+    }
+    assert_eq!(one(&spans, "catches_then_resumes_another").status, Status::Error("re-raised from a worker".into()));
+    match &one(&spans, "scope").status {
+        // std re-raises a scoped thread's panic with its own message.
+        Status::Error(message) => assert!(!message.contains("earlier"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[telem::span(fields(big = 5u128, huge = u128::MAX, negative = -7i128, cow = std::borrow::Cow::Borrowed("cow"), boxed = Box::<str>::from("boxed"), shared = std::sync::Arc::<str>::from("shared"), letter = 'x'))]
+fn typed_fields() {}
+
+#[test]
+fn values_keep_their_type_and_strings_are_strings() {
+    let (telem, memory) = start();
+    typed_fields();
+    assert!(telem.shutdown());
+    let spans = memory.spans();
+    let s = one(&spans, "typed_fields");
+    assert_eq!(s.attribute("big"), Some(&telem::Value::U64(5)), "a 128-bit value that fits is a number");
+    assert_eq!(text(s, "huge"), u128::MAX.to_string(), "one that does not is its decimal digits");
+    assert_eq!(s.attribute("negative"), Some(&telem::Value::I64(-7)));
+    assert_eq!(text(s, "cow"), "cow");
+    assert_eq!(text(s, "boxed"), "boxed");
+    assert_eq!(text(s, "shared"), "shared");
+    assert_eq!(text(s, "letter"), "x");
+}
+
+#[test]
+fn an_attribute_set_twice_is_one_key_with_the_last_value() {
+    let (telem, memory) = start();
+    telem::in_span("twice", |span| {
+        span.set_attribute("k", 1);
+        span.set_attribute("other", true);
+        span.set_attribute("k", "two");
+    });
+    let mut s = telem::Span::builder("built").attribute("k", 1).start();
+    s.set_attribute("k", 2);
+    s.end();
+    assert!(telem.shutdown());
+    let spans = memory.spans();
+    let twice = one(&spans, "twice");
+    assert_eq!(twice.attributes.len(), 2, "{:?}", twice.attributes);
+    assert_eq!(twice.attributes[0], ("k".to_string(), telem::Value::from("two")), "keeps its place, takes the value");
+    assert_eq!(one(&spans, "built").attributes, vec![("k".to_string(), telem::Value::I64(2))]);
+}
+
+#[test]
+fn current_span_names_no_span_under_a_context_attached_from_elsewhere() {
+    let (telem, memory) = start();
+    let remote = telem::Context::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    {
+        let _attached = remote.attach();
+        let current = telem::current_span();
+        assert!(!current.is_recording(), "the remote span is not here to take attributes");
+        current.set_attribute("lost", 1);
+        telem::in_span("local", |_| {
+            assert!(telem::current_span().is_recording(), "a local span under it is");
+            telem::current_span().set_attribute("kept", 1);
+        });
+        assert!(!telem::current_span().is_recording());
+        assert_eq!(telem::Context::current(), Some(remote), "the context still propagates");
+    }
+    assert!(telem.shutdown());
+    let spans = memory.spans();
+    let local = one(&spans, "local");
+    assert_eq!(local.attribute("kept"), Some(&telem::Value::I64(1)));
+    assert_eq!(local.parent_id, Some(remote.span_id));
+}
+
+#[test]
+fn traceparent_flags_are_lowercase_hex_only() {
+    for bad in [
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0A",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-FF",
+    ] {
+        let err = telem::Context::from_traceparent(bad).unwrap_err();
+        assert!(err.to_string().contains("flags"), "{err}");
+    }
+    assert!(telem::Context::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0a").is_ok());
+}

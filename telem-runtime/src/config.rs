@@ -31,28 +31,35 @@ pub enum ConsoleMode {
     Json,
 }
 
-/// A configuration value from the environment that telem cannot use.
+/// A configuration value telem cannot use, from the environment or from the [`Builder`]. Both are
+/// checked by the same rules, with the same messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EnvError {
-    /// The variable.
-    pub var: &'static str,
-    /// Its value.
+pub struct ConfigError {
+    /// Where the value came from: an environment variable (`TELEM_RING_CAPACITY`) or a builder
+    /// method (`Builder::ring_capacity`).
+    pub setting: &'static str,
+    /// The value, as given.
     pub value: String,
     /// What would have been accepted.
     pub expected: &'static str,
 }
 
-impl fmt::Display for EnvError {
+impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "environment variable {}={:?} is invalid: expected {}", self.var, self.value, self.expected)
+        if self.setting.starts_with("Builder::") {
+            write!(f, "{}({}) is invalid: expected {}", self.setting, self.value, self.expected)
+        } else {
+            write!(f, "environment variable {}={:?} is invalid: expected {}", self.setting, self.value, self.expected)
+        }
     }
 }
 
 /// Why `try_init` did not start telem.
 #[derive(Debug)]
 pub enum InitError {
-    /// Environment variables with values telem cannot use (all of them, not only the first).
-    Env(Vec<EnvError>),
+    /// Settings (environment variables or builder values) telem cannot use: all of them, not only
+    /// the first.
+    Invalid(Vec<ConfigError>),
     /// telem is already running in this process.
     AlreadyRunning,
     /// An exporter could not be built.
@@ -67,7 +74,7 @@ pub enum InitError {
 impl fmt::Display for InitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InitError::Env(errors) => {
+            InitError::Invalid(errors) => {
                 for (i, e) in errors.iter().enumerate() {
                     if i > 0 {
                         f.write_str("; ")?;
@@ -76,7 +83,9 @@ impl fmt::Display for InitError {
                 }
                 Ok(())
             }
-            InitError::AlreadyRunning => f.write_str("telem is already running in this process"),
+            InitError::AlreadyRunning => {
+                f.write_str("telem is already running in this process (or another thread is still shutting it down)")
+            }
             InitError::Exporter { name, error } => write!(f, "exporter `{name}` could not start: {error}"),
         }
     }
@@ -173,28 +182,31 @@ impl Builder {
         self.service_name = Some(name.into());
         self
     }
-    /// How often batches go to exporters when nothing else wakes the collector (default 5 s).
+    /// How often batches go to exporters when nothing else wakes the collector (default 5 s; at
+    /// least 1 ms; `Duration::MAX` for never).
     pub fn flush_interval(mut self, every: Duration) -> Self {
         self.flush_interval = Some(every);
         self
     }
-    /// Spans each thread's ring holds at most, rounded up to a power of two (default 65 536; memory is
-    /// taken in 64 KiB segments only as the ring fills).
+    /// Spans each thread's ring holds at most, rounded up to a power of two (default 65 536; 2 to
+    /// 2^30; memory is taken in segments of up to 1024 spans only as the ring fills).
     pub fn ring_capacity(mut self, slots: usize) -> Self {
         self.ring_capacity = Some(slots);
         self
     }
-    /// The most spans per `export` call (default 4096).
+    /// The most spans per `export` call (default 4096; at least 1, at most the queue capacity).
     pub fn batch_size(mut self, spans: usize) -> Self {
-        self.batch_size = Some(spans.max(1));
+        self.batch_size = Some(spans);
         self
     }
-    /// The most spans queued for one exporter before batches are dropped for it (default 131 072).
+    /// The most spans queued for one exporter before batches are dropped for it (default 131 072; at
+    /// least the batch size, at most 2^32).
     pub fn queue_capacity(mut self, spans: usize) -> Self {
-        self.queue_capacity = Some(spans.max(1));
+        self.queue_capacity = Some(spans);
         self
     }
-    /// How long the `init` guard waits for exporters to drain when dropped (default 5 s).
+    /// How long the `init` guard waits for exporters to drain when dropped (default 5 s;
+    /// `Duration::MAX` waits without limit).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = Some(timeout);
         self
@@ -209,7 +221,8 @@ impl Builder {
         self.store_dir = Some(dir.into());
         self
     }
-    /// Switches a registered exporter (built-in or user) on or off by name.
+    /// Switches a registered exporter (built-in or user) on or off by name. Like every builder value it
+    /// wins over the environment: `exporter("store", true)` writes the store under `TELEM_STORE=0`.
     pub fn exporter(mut self, name: impl Into<String>, on: bool) -> Self {
         self.switches.push((name.into(), on));
         self
@@ -231,15 +244,17 @@ impl Builder {
         crate::lifecycle::try_init_with(self)
     }
 
-    /// Resolves the configuration against the environment. Errors name each invalid variable; the
-    /// returned config uses defaults in their place.
-    pub(crate) fn resolve(&mut self, env: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<EnvError>) {
+    /// Resolves the configuration: each setting from the builder, else the environment, else the
+    /// default. Every value is checked by one rule per setting, whichever source it came from; the
+    /// errors name each invalid one, and the returned config uses the default in its place. An empty
+    /// environment variable counts as unset (the OpenTelemetry rule).
+    pub(crate) fn resolve(&mut self, env: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<ConfigError>) {
         let mut errors = Vec::new();
         let mut read = |var: &'static str, expected: &'static str, parse: &dyn Fn(&str) -> Option<Value>| {
-            let raw = env(var)?;
+            let raw = env(var).filter(|v| !v.trim().is_empty())?;
             let parsed = parse(raw.trim());
             if parsed.is_none() {
-                errors.push(EnvError { var, value: raw, expected });
+                errors.push(ConfigError { setting: var, value: raw, expected });
             }
             parsed
         };
@@ -247,11 +262,11 @@ impl Builder {
         let telem_enabled = read("TELEM_ENABLED", BOOL, &|v| parse_bool(v).map(Value::Bool));
         let sdk_disabled = read("OTEL_SDK_DISABLED", "true or false", &|v| match v.to_ascii_lowercase().as_str() {
             "true" => Some(Value::Bool(true)),
-            "false" | "" => Some(Value::Bool(false)),
+            "false" => Some(Value::Bool(false)),
             _ => None,
         });
-        let service = read("OTEL_SERVICE_NAME", "a non-empty name", &|v| (!v.is_empty()).then(|| Value::Str(v.into())));
-        let store_dir = read("TELEM_STORE_DIR", "a directory path", &|v| (!v.is_empty()).then(|| Value::Str(v.into())));
+        let service = read("OTEL_SERVICE_NAME", "a name", &|v| Some(Value::Str(v.into())));
+        let store_dir = read("TELEM_STORE_DIR", "a directory path", &|v| Some(Value::Str(v.into())));
         let store = read("TELEM_STORE", BOOL, &|v| parse_bool(v).map(Value::Bool));
         let console = read("TELEM_CONSOLE", "one of off, 0, false, no, text, on, 1, true, yes, json", &|v| match v
             .to_ascii_lowercase()
@@ -261,38 +276,95 @@ impl Builder {
             "text" => Some(Value::Console(ConsoleMode::Text)),
             other => parse_bool(other).map(|on| Value::Console(if on { ConsoleMode::Text } else { ConsoleMode::Off })),
         });
-        let interval = read("TELEM_FLUSH_INTERVAL_MS", "a positive number of milliseconds", &|v| {
-            v.parse::<u64>().ok().filter(|&ms| ms > 0).map(Value::Num)
+        let interval = read("TELEM_FLUSH_INTERVAL_MS", FLUSH_INTERVAL, &|v| {
+            v.parse::<u64>().ok().map(|ms| Value::Duration(Duration::from_millis(ms)))
         });
-        let ring = read("TELEM_RING_CAPACITY", "a number of slots, at least 2", &|v| {
-            v.parse::<u64>().ok().filter(|&n| (2..=1 << 30).contains(&n)).map(Value::Num)
-        });
+        let ring = read("TELEM_RING_CAPACITY", RING_CAPACITY, &|v| v.parse::<usize>().ok().map(Value::Num));
+
+        // The same rule for a value from either source; an invalid one is reported and replaced by the
+        // default.
+        let mut check = |builder: Option<(&'static str, Value)>, env: Option<(&'static str, Value)>, rule: &Rule| {
+            let (setting, value) = builder.or(env)?;
+            if (rule.valid)(&value) {
+                return Some(value);
+            }
+            errors.push(ConfigError { setting, value: value.to_string(), expected: rule.expected });
+            None
+        };
+        let flush_interval = check(
+            self.flush_interval.map(|d| ("Builder::flush_interval", Value::Duration(d))),
+            interval.map(|v| ("TELEM_FLUSH_INTERVAL_MS", v)),
+            &Rule { expected: FLUSH_INTERVAL, valid: |v| v.duration() >= Duration::from_millis(1) },
+        );
+        let ring_capacity = check(
+            self.ring_capacity.map(|n| ("Builder::ring_capacity", Value::Num(n))),
+            ring.map(|v| ("TELEM_RING_CAPACITY", v)),
+            &Rule { expected: RING_CAPACITY, valid: |v| (2..=MAX_RING_CAPACITY).contains(&v.num()) },
+        );
+        let queue_capacity = check(
+            self.queue_capacity.map(|n| ("Builder::queue_capacity", Value::Num(n))),
+            None,
+            &Rule { expected: "a number of spans, 1 to 2^32", valid: |v| (1..=1 << 32).contains(&v.num()) },
+        )
+        .map_or(DEFAULT_QUEUE_CAPACITY, |v| v.num());
+        let mut batch_size = check(
+            self.batch_size.map(|n| ("Builder::batch_size", Value::Num(n))),
+            None,
+            &Rule { expected: "a number of spans, at least 1", valid: |v| v.num() >= 1 },
+        )
+        .map_or(DEFAULT_BATCH_SIZE, |v| v.num());
+        if batch_size > queue_capacity {
+            if self.batch_size.is_some() {
+                errors.push(ConfigError {
+                    setting: "Builder::batch_size",
+                    value: batch_size.to_string(),
+                    expected: "at most the queue capacity (every batch would be dropped)",
+                });
+            }
+            batch_size = DEFAULT_BATCH_SIZE.min(queue_capacity);
+        }
 
         let enabled =
             self.enabled.or(telem_enabled.map(Value::bool)).unwrap_or(!sdk_disabled.map(Value::bool).unwrap_or(false));
+        let switches = std::mem::take(&mut self.switches);
+        let switch = |name: &str| switches.iter().rev().find(|(n, _)| n == name).map(|&(_, on)| on);
+        let mut console_mode = self.console.or(console.map(Value::console)).unwrap_or(ConsoleMode::Text);
+        match switch("console") {
+            Some(false) => console_mode = ConsoleMode::Off,
+            Some(true) if console_mode == ConsoleMode::Off => console_mode = self.console.unwrap_or(ConsoleMode::Text),
+            _ => {}
+        }
         let config = Config {
             enabled,
             service_name: self.service_name.take().or(service.map(Value::string)).unwrap_or_else(default_service_name),
-            flush_interval: self
-                .flush_interval
-                .or(interval.map(|v| Duration::from_millis(v.num())))
-                .unwrap_or(DEFAULT_FLUSH_INTERVAL),
-            ring_capacity: self.ring_capacity.or(ring.map(|v| v.num() as usize)).unwrap_or(DEFAULT_RING_CAPACITY),
-            batch_size: self.batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
-            queue_capacity: self.queue_capacity.unwrap_or(DEFAULT_QUEUE_CAPACITY),
+            flush_interval: flush_interval.map_or(DEFAULT_FLUSH_INTERVAL, |v| v.duration()),
+            ring_capacity: ring_capacity.map_or(DEFAULT_RING_CAPACITY, |v| v.num()),
+            batch_size,
+            queue_capacity,
             shutdown_timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
-            console: self.console.or(console.map(Value::console)).unwrap_or(ConsoleMode::Text),
-            store: store.map(Value::bool).unwrap_or(true),
+            console: console_mode,
+            store: switch("store").or(store.map(Value::bool)).unwrap_or(true),
             store_dir: self
                 .store_dir
                 .take()
                 .or(store_dir.map(|v| PathBuf::from(v.string())))
                 .unwrap_or_else(|| PathBuf::from(".telem")),
-            switches: std::mem::take(&mut self.switches),
+            switches,
         };
         (config, errors)
     }
 }
+
+/// What a setting accepts.
+struct Rule {
+    expected: &'static str,
+    valid: fn(&Value) -> bool,
+}
+
+const FLUSH_INTERVAL: &str = "at least 1 ms (a shorter interval spins a core)";
+const RING_CAPACITY: &str = "a number of slots, 2 to 2^30";
+/// The largest ring: 2^30 slots, 64 GiB of address space at most, taken in segments as it fills.
+const MAX_RING_CAPACITY: usize = 1 << 30;
 
 /// `1/true/yes/on` or `0/false/no/off`, any case.
 fn parse_bool(v: &str) -> Option<bool> {
@@ -310,11 +382,12 @@ fn default_service_name() -> String {
         .unwrap_or_else(|| "unknown_service".to_owned())
 }
 
-/// A parsed environment value.
+/// A setting's value, from either source.
 enum Value {
     Bool(bool),
     Str(String),
-    Num(u64),
+    Num(usize),
+    Duration(Duration),
     Console(ConsoleMode),
 }
 
@@ -328,16 +401,35 @@ impl Value {
             _ => String::new(),
         }
     }
-    fn num(self) -> u64 {
+    fn num(&self) -> usize {
         match self {
-            Value::Num(n) => n,
+            Value::Num(n) => *n,
             _ => 0,
+        }
+    }
+    fn duration(&self) -> Duration {
+        match self {
+            Value::Duration(d) => *d,
+            _ => Duration::ZERO,
         }
     }
     fn console(self) -> ConsoleMode {
         match self {
             Value::Console(m) => m,
             _ => ConsoleMode::Text,
+        }
+    }
+}
+
+/// As the error message quotes it.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Num(n) => write!(f, "{n}"),
+            Value::Duration(d) => write!(f, "{d:?}"),
+            Value::Console(m) => write!(f, "{m:?}"),
         }
     }
 }

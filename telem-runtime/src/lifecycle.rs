@@ -1,8 +1,8 @@
 //! Starting, flushing, stopping, and the counters that prove nothing was lost.
 
-use crate::collect::collector::{self, Runtime};
-use crate::config::{Builder, InitError};
+use crate::collect::collector::Runtime;
 use crate::collect::local::{self, ENABLED, OFF, RUNNING, STATE};
+use crate::config::{Builder, InitError};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,34 +15,42 @@ fn runtime() -> Option<Arc<Runtime>> {
 }
 
 /// Keeps telem running; dropping it flushes and drains every exporter, bounded by the shutdown timeout.
+///
+/// A guard belongs to the runtime its `init` started: once that runtime has stopped (through
+/// [`shutdown`] or another guard), dropping the guard does nothing, even if a newer runtime runs.
 #[must_use = "telem stops when this guard drops: keep it alive, e.g. `let _telem = telem::init();`"]
-#[derive(Debug)]
 pub struct Telem {
-    active: bool,
+    runtime: Option<Arc<Runtime>>,
+}
+
+impl std::fmt::Debug for Telem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telem").field("running", &self.runtime.as_ref().is_some_and(|rt| rt.is_running())).finish()
+    }
 }
 
 impl Telem {
-    /// Stops now and says whether everything recorded was exported or counted as dropped.
+    /// Stops this guard's runtime now (waiting at most the configured shutdown timeout) and says
+    /// whether everything it recorded was exported or counted as dropped.
     pub fn shutdown(mut self) -> bool {
-        self.active = false;
-        shutdown(self.timeout())
-    }
-
-    fn timeout(&self) -> Duration {
-        runtime().map(|rt| rt.config.shutdown_timeout).unwrap_or_default()
+        match self.runtime.take() {
+            Some(rt) => rt.shutdown(rt.config.shutdown_timeout),
+            None => true,
+        }
     }
 }
 
 impl Drop for Telem {
     fn drop(&mut self) {
-        if self.active {
-            shutdown(self.timeout());
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown(rt.config.shutdown_timeout);
         }
     }
 }
 
-/// Starts telem from the environment and the defaults. Problems (an invalid environment variable, an
-/// exporter that cannot start) are reported once on stderr and telem goes on without them.
+/// Starts telem from the environment and the defaults. Problems (an invalid environment variable or
+/// builder value, an exporter that cannot start) are reported once on stderr and telem goes on without
+/// them.
 ///
 /// ```no_run
 /// let _telem = telem::init();
@@ -59,7 +67,7 @@ pub fn try_init() -> Result<Telem, InitError> {
 pub(crate) fn init_with(builder: Builder) -> Telem {
     start(builder, false).unwrap_or_else(|e| {
         eprintln!("[telem] {e}");
-        Telem { active: false }
+        Telem { runtime: None }
     })
 }
 
@@ -67,21 +75,32 @@ pub(crate) fn try_init_with(builder: Builder) -> Result<Telem, InitError> {
     start(builder, true)
 }
 
+/// How long `init` waits for a runtime that another thread is shutting down to finish its final drain.
+const WAIT_FOR_PREVIOUS: Duration = Duration::from_secs(10);
+
 fn start(mut builder: Builder, strict: bool) -> Result<Telem, InitError> {
-    let (config, env_errors) = builder.resolve(&|var| std::env::var(var).ok());
-    if !env_errors.is_empty() {
+    let (config, errors) = builder.resolve(&|var| std::env::var(var).ok());
+    if !errors.is_empty() {
         if strict {
-            return Err(InitError::Env(env_errors));
+            return Err(InitError::Invalid(errors));
         }
-        eprintln!("[telem] {} (using the default instead)", InitError::Env(env_errors));
+        eprintln!("[telem] {} (using the default instead)", InitError::Invalid(errors));
     }
     if !ENABLED || !config.enabled {
-        return Ok(Telem { active: false });
+        return Ok(Telem { runtime: None });
     }
     let mut slot = RUNTIME.lock().unwrap_or_else(|e| e.into_inner());
-    if STATE.load(Ordering::Acquire) != OFF {
-        return Err(InitError::AlreadyRunning);
+    if let Some(previous) = slot.as_ref() {
+        if previous.is_running() {
+            return Err(InitError::AlreadyRunning);
+        }
+        // One collector at a time: a runtime being shut down on another thread finishes its final
+        // drain before this one may touch the rings.
+        if !previous.wait_stopped(crate::collect::collector::Deadline::after(WAIT_FOR_PREVIOUS)) {
+            return Err(InitError::AlreadyRunning);
+        }
     }
+    debug_assert_eq!(STATE.load(Ordering::Acquire), OFF);
     let mut exporters = Vec::new();
     for registration in crate::export::registered() {
         if config.exporter_switch(registration.name) == Some(false) {
@@ -97,33 +116,33 @@ fn start(mut builder: Builder, strict: bool) -> Result<Telem, InitError> {
     exporters.append(&mut builder.instances);
     local::RING_CAPACITY.store(config.ring_capacity, Ordering::Relaxed);
     local::BATCH_SIZE.store(config.batch_size, Ordering::Relaxed);
-    local::install_panic_hook();
     let rt = Runtime::start(config, exporters).map_err(|e| InitError::Exporter {
         name: "collector".into(),
         error: crate::export::ExportError(format!("cannot start a thread: {e}")),
     })?;
-    *slot = Some(rt);
+    *slot = Some(rt.clone());
     STATE.store(RUNNING, Ordering::Release);
-    Ok(Telem { active: true })
+    Ok(Telem { runtime: Some(rt) })
 }
 
 /// Hands everything recorded so far to the exporters and waits (up to 5 s) until each has exported and
 /// flushed it. True when all did in time. A no-op returning true when telem is not running.
 pub fn flush() -> bool {
     match runtime() {
-        Some(rt) if STATE.load(Ordering::Acquire) == RUNNING => rt.flush(Duration::from_secs(5)),
+        Some(rt) if rt.is_running() => rt.flush(Duration::from_secs(5)),
         _ => true,
     }
 }
 
-/// Stops recording, drains every ring, and shuts the exporters down, waiting at most `timeout`. True
-/// when every span recorded was exported or counted as dropped (`in_flight == 0` for every exporter).
+/// Stops recording, drains every ring, and shuts the exporters down, waiting at most `timeout`
+/// (`Duration::MAX`, or any timeout too large for the clock, waits without limit). True when every span
+/// recorded was exported or counted as dropped (`in_flight == 0` for every exporter); it stays so:
+/// a span that ends after the final drain is counted as dropped. True when telem is not running.
 pub fn shutdown(timeout: Duration) -> bool {
-    let Some(rt) = runtime() else { return true };
-    if STATE.load(Ordering::Acquire) == RUNNING {
-        rt.shutdown(timeout);
+    match runtime() {
+        Some(rt) => rt.shutdown(timeout),
+        None => true,
     }
-    stats().exporters.iter().all(|e| e.in_flight == 0)
 }
 
 /// Span counters since `init`. At every moment, for every exporter,
@@ -164,35 +183,7 @@ impl Stats {
     }
 }
 
-/// The counters now.
+/// The counters now, for the runtime the last `init` started (all zero before any).
 pub fn stats() -> Stats {
-    let Some(rt) = runtime() else { return Stats::default() };
-    // Exporter counters first: they only grow after `recorded` has, so reading them first keeps
-    // every difference below non-negative.
-    let per: Vec<(String, u64, u64)> = rt
-        .workers
-        .iter()
-        .map(|w| (w.name.clone(), w.exported.load(Ordering::Acquire), w.dropped.load(Ordering::Acquire)))
-        .collect();
-    let totals = collector::totals();
-    let recorded = totals.recorded - rt.base.0;
-    let ring_dropped = totals.dropped - rt.base.1;
-    Stats {
-        recorded,
-        ring_dropped,
-        in_rings: totals.in_rings,
-        exporters: per
-            .into_iter()
-            .map(|(name, exported, own_dropped)| {
-                let dropped = ring_dropped + own_dropped;
-                ExporterStats {
-                    name,
-                    recorded,
-                    exported,
-                    dropped,
-                    in_flight: recorded.saturating_sub(exported + dropped),
-                }
-            })
-            .collect(),
-    }
+    runtime().map(|rt| rt.stats()).unwrap_or_default()
 }

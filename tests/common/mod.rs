@@ -10,6 +10,16 @@ pub fn start() -> (telem::Telem, Memory) {
     start_with(|b| b)
 }
 
+/// Like [`start`], saying why telem did not start.
+pub fn try_start() -> Result<(telem::Telem, Memory), telem::InitError> {
+    let memory = Memory::default();
+    let builder = telem::Builder::new()
+        .exporter("console", false)
+        .exporter("store", false)
+        .with_exporter("memory", memory.clone());
+    builder.try_init().map(|telem| (telem, memory))
+}
+
 /// Like [`start`], with more settings.
 pub fn start_with(configure: impl FnOnce(telem::Builder) -> telem::Builder) -> (telem::Telem, Memory) {
     let memory = Memory::default();

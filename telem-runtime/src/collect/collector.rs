@@ -7,9 +7,9 @@
 //! a ring whose segments are held by a slow exporter takes fresh ones.
 
 use crate::clock::{Anchor, Converter};
+use crate::collect::local::{self, Lane, OFF, STATE};
 use crate::config::Config;
 use crate::export::{Batch, Chunk, Exporter};
-use crate::collect::local::{self, Lane, OFF, STATE, STOPPING};
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -171,12 +171,52 @@ fn notify(signal: &(Mutex<()>, Condvar)) {
     signal.1.notify_all();
 }
 
+/// Held by whoever takes records from rings: the collector for each pass, and `init` while it takes
+/// what a previous runtime left behind. One consumer per ring at a time, whatever the runtimes do.
+static TAKING: Mutex<()> = Mutex::new(());
+
+fn taking() -> std::sync::MutexGuard<'static, ()> {
+    TAKING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A runtime's phase. Only the runtime in `RUNNING` owns the global recording state.
+const RUNNING: u8 = 1;
+const STOPPING: u8 = 2;
+const STOPPED: u8 = 3;
+
+/// A point in time that may be "never": a timeout too large to add to the clock means no limit.
+#[derive(Clone, Copy)]
+pub(crate) struct Deadline(Option<Instant>);
+
+impl Deadline {
+    pub fn after(timeout: Duration) -> Deadline {
+        Deadline(Instant::now().checked_add(timeout))
+    }
+
+    /// Time left; `None` when there is no limit.
+    pub fn left(&self) -> Option<Duration> {
+        self.0.map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    pub fn passed(&self) -> bool {
+        self.left().is_some_and(|left| left.is_zero())
+    }
+}
+
 /// A started runtime: the collector, its exporters and their counters.
 pub(crate) struct Runtime {
     pub config: Config,
     pub workers: Vec<Arc<Worker>>,
-    /// `recorded` and ring drops already counted before this runtime started.
-    pub base: (u64, u64),
+    /// The rings' totals when this runtime started, after it took what an earlier runtime left in
+    /// them: everything recorded beyond this is this runtime's.
+    base: Totals,
+    /// `RUNNING`, `STOPPING` or `STOPPED` (the final drain is done).
+    phase: std::sync::atomic::AtomicU8,
+    /// Records taken from all rings (`Totals::taken`) when the final drain ended: anything pushed into
+    /// a ring after that ended after shutdown and is counted as dropped.
+    final_taken: AtomicU64,
+    /// Signalled when the phase becomes `STOPPED`.
+    stopped: (Mutex<()>, Condvar),
     flush_requested: AtomicU64,
     signal: Arc<(Mutex<()>, Condvar)>,
     collector: Mutex<Option<JoinHandle<()>>>,
@@ -186,7 +226,8 @@ pub(crate) struct Runtime {
 }
 
 impl Runtime {
-    /// Starts the exporter threads and the collector.
+    /// Starts the exporter threads and the collector. The caller has checked that no other runtime is
+    /// running and sets the global state to running once this returns.
     pub fn start(config: Config, exporters: Vec<(String, Box<dyn Exporter>)>) -> std::io::Result<Arc<Runtime>> {
         let signal = Arc::new((Mutex::new(()), Condvar::new()));
         let mut workers = Vec::new();
@@ -208,12 +249,23 @@ impl Runtime {
             );
             workers.push(worker);
         }
-        let totals = totals();
+        // Spans that ended after an earlier runtime's final drain are still in the rings; that runtime
+        // counted them as dropped. Take them out now, so this runtime neither exports nor counts them.
+        let base = {
+            let _taking = taking();
+            for lane in lanes() {
+                lane.ring.take(true, &mut drop);
+            }
+            totals()
+        };
         let rt = Arc::new(Runtime {
             service: config.service_name.as_str().into(),
             config,
             workers,
-            base: (totals.recorded, totals.dropped),
+            base,
+            phase: std::sync::atomic::AtomicU8::new(RUNNING),
+            final_taken: AtomicU64::new(0),
+            stopped: (Mutex::new(()), Condvar::new()),
             flush_requested: AtomicU64::new(0),
             signal,
             collector: Mutex::new(None),
@@ -221,73 +273,111 @@ impl Runtime {
             anchor: Anchor::now(),
         });
         let r = rt.clone();
-        let handle = std::thread::Builder::new().name("telem-collector".into()).spawn(move || r.collect())?;
+        let handle = std::thread::Builder::new().name("telem-collector".into()).spawn(move || r.collect());
+        let handle = match handle {
+            Ok(handle) => handle,
+            Err(e) => {
+                rt.workers.iter().for_each(|w| w.send(Msg::Shutdown));
+                return Err(e);
+            }
+        };
         *COLLECTOR.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle.thread().clone());
         *rt.collector.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
         Ok(rt)
     }
 
-    /// The collector thread's loop.
+    /// The collector thread's life: passes until shutdown, then the final drain.
     fn collect(self: Arc<Self>) {
-        let interval = self.config.flush_interval;
-        let mut clock = self.anchor.calibrate();
         let mut batch = Vec::new();
         let mut batch_len = 0usize;
-        let mut next_export = Instant::now() + interval;
+        let mut clock = self.anchor.calibrate();
+        if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.passes(&mut batch, &mut batch_len, &mut clock);
+        })) {
+            eprintln!("[telem] the collector failed ({}); stopping", panic_text(&panic));
+        }
+        // The final drain: whatever is in the rings now goes out. A span that ends after it (its thread
+        // saw the runtime still running an instant ago) is counted as dropped, ended after shutdown.
+        {
+            let _taking = taking();
+            self.drain_rings(true, &mut batch, &mut batch_len, &mut clock);
+            self.final_taken.store(totals().taken, Ordering::Release);
+            let _stopped = self.stopped.0.lock().unwrap_or_else(|e| e.into_inner());
+            self.phase.store(STOPPED, Ordering::Release);
+            STATE.store(OFF, Ordering::Release);
+            self.stopped.1.notify_all();
+        }
+        self.dispatch(&mut batch, &mut batch_len, &mut clock);
+        self.workers.iter().for_each(|w| w.send(Msg::Shutdown));
+    }
+
+    /// The collector's passes while the runtime runs.
+    fn passes(&self, batch: &mut Vec<Chunk>, batch_len: &mut usize, clock: &mut Converter) {
+        let interval = self.config.flush_interval;
+        let mut next_export = Deadline::after(interval);
         let mut flushed = 0u64;
-        let ring = (local::RING_CAPACITY.load(Ordering::Relaxed).max(2).next_power_of_two()) as f64;
+        let ring = (local::RING_CAPACITY.load(Ordering::Relaxed).clamp(2, 1 << 30).next_power_of_two()) as f64;
         let mut last_pass = Instant::now();
         let mut busy = false;
         loop {
-            let stopping = STATE.load(Ordering::Acquire) == STOPPING;
+            let stopping = self.phase.load(Ordering::Acquire) != RUNNING;
+            if stopping {
+                return;
+            }
             let flush = self.flush_requested.load(Ordering::Acquire);
             let since = last_pass.elapsed();
             last_pass = Instant::now();
-            let due = last_pass >= next_export || flush > flushed || stopping;
-            let fullest = self.drain(due, &mut batch, &mut batch_len, &mut clock);
-            let now = Instant::now();
+            let due = next_export.passed() || flush > flushed;
+            let fullest = {
+                let _taking = taking();
+                self.drain_rings(due, batch, batch_len, clock)
+            };
             if due {
-                self.dispatch(&mut batch, &mut batch_len, &mut clock);
-                next_export = now + interval;
+                self.dispatch(batch, batch_len, clock);
+                next_export = Deadline::after(interval);
             }
             if flush > flushed {
                 self.workers.iter().for_each(|w| w.send(Msg::Flush(flush)));
                 flushed = flush;
             }
             self.workers.iter().for_each(|w| w.nudge());
-            if stopping {
-                break;
-            }
-            let until_export = next_export.saturating_duration_since(Instant::now());
+            let until_export = next_export.left();
             // Busy from the first pass that finds a ring a sixteenth full until one finds it nearly empty.
             busy = fullest as f64 >= ring / if busy { 256.0 } else { 16.0 };
             let nap = if !busy {
                 until_export
             } else if fullest as f64 >= ring / 2.0 || since.is_zero() {
-                MIN_NAP
+                Some(MIN_NAP)
             } else {
-                since.mul_f64(ring / 8.0 / fullest.max(1) as f64).clamp(MIN_NAP, MAX_NAP).min(until_export)
+                let nap = since.mul_f64(ring / 8.0 / fullest.max(1) as f64).clamp(MIN_NAP, MAX_NAP);
+                Some(until_export.map_or(nap, |until| nap.min(until)))
             };
-            std::thread::park_timeout(nap);
+            match nap {
+                Some(nap) => std::thread::park_timeout(nap),
+                None => std::thread::park(),
+            }
         }
-        // Spans that were open when shutdown began may still land: take what arrives while we stop.
-        STATE.store(OFF, Ordering::Release);
-        self.drain(true, &mut batch, &mut batch_len, &mut clock);
-        self.dispatch(&mut batch, &mut batch_len, &mut clock);
-        self.workers.iter().for_each(|w| w.send(Msg::Shutdown));
     }
 
     /// Takes every ring's sealed segments (and, when `everything`, the unsealed records too) into
     /// batches of at most `batch_size` spans, dispatching full ones. Retires the lanes of exited threads
-    /// once they are empty. Returns the most spans taken from one ring. Segments are never larger than the
-    /// batch size a ring was made with; a ring made before a re-`init` with a smaller batch size can hand
-    /// over a larger run, which then goes alone in its batch.
-    fn drain(&self, everything: bool, batch: &mut Vec<Chunk>, batch_len: &mut usize, clock: &mut Converter) -> usize {
+    /// once they are empty. Returns the most spans taken from one ring. The caller holds the take lock.
+    /// Segments are never larger than the batch size a ring was made with; a ring made before a
+    /// re-`init` with a smaller batch size can hand over a larger run, which then goes alone in its
+    /// batch.
+    fn drain_rings(
+        &self,
+        everything: bool,
+        batch: &mut Vec<Chunk>,
+        batch_len: &mut usize,
+        clock: &mut Converter,
+    ) -> usize {
         let size = self.config.batch_size;
         let mut fullest = 0;
-        let mut registry = local::registry();
         let mut retired = Vec::new();
-        for (i, lane) in registry.lanes.iter().enumerate() {
+        // The registry is not held while taking: dispatching allocates, and a span recorded by an
+        // allocator on this thread may need the registry to make this thread's own ring.
+        for lane in lanes() {
             let orphaned = lane.orphaned.load(Ordering::Acquire);
             let moved = lane.ring.take(everything || orphaned, &mut |run| {
                 if *batch_len > 0 && *batch_len + run.len() > size {
@@ -301,13 +391,19 @@ impl Runtime {
             });
             fullest = fullest.max(moved);
             if orphaned && lane.ring.len() == 0 {
-                retired.push(i);
+                retired.push(lane);
             }
         }
-        for i in retired.into_iter().rev() {
-            let lane: Arc<Lane> = registry.lanes.swap_remove(i);
-            registry.retired_recorded += lane.ring.recorded();
-            registry.retired_dropped += lane.ring.dropped();
+        if !retired.is_empty() {
+            let mut registry = local::registry();
+            let registry = &mut *registry;
+            registry.lanes.retain(|lane| !retired.iter().any(|r| Arc::ptr_eq(r, lane)));
+            for lane in &retired {
+                let c = lane.ring.counts();
+                registry.retired.pushed += c.pushed;
+                registry.retired.dropped += c.dropped;
+                registry.retired.taken += c.taken;
+            }
         }
         fullest
     }
@@ -329,6 +425,11 @@ impl Runtime {
         }
     }
 
+    /// Whether this runtime is the one recording.
+    pub fn is_running(&self) -> bool {
+        self.phase.load(Ordering::Acquire) == RUNNING
+    }
+
     /// Asks for everything recorded so far to reach the exporters and waits until each has flushed.
     pub fn flush(&self, timeout: Duration) -> bool {
         let generation = self.flush_requested.fetch_add(1, Ordering::AcqRel) + 1;
@@ -336,20 +437,42 @@ impl Runtime {
         self.wait(timeout, |w| w.flushed.load(Ordering::Acquire) >= generation || w.finished.load(Ordering::Acquire))
     }
 
-    /// Stops recording, drains, shuts the exporters down. True when every exporter finished in time.
+    /// Stops this runtime (if it still runs): stops recording, drains, shuts the exporters down,
+    /// waiting at most `timeout` (a duration too large for the clock waits without limit). True when
+    /// every span it recorded was exported or counted as dropped. A runtime that has already stopped
+    /// is not started again, and no other runtime is touched.
     pub fn shutdown(&self, timeout: Duration) -> bool {
-        let _ = STATE.compare_exchange(local::RUNNING, STOPPING, Ordering::AcqRel, Ordering::Acquire);
-        self.wake_collector();
-        let done = self.wait(timeout, |w| w.finished.load(Ordering::Acquire));
-        if let Some(handle) = self.collector.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = handle.join();
+        let deadline = Deadline::after(timeout);
+        if self.phase.compare_exchange(RUNNING, STOPPING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            // This runtime owned the global state: new spans stop starting now.
+            STATE.store(local::STOPPING, Ordering::Release);
         }
+        self.wake_collector();
+        let left = deadline.left().unwrap_or(Duration::MAX);
+        let done = self.wait(left, |w| w.finished.load(Ordering::Acquire)) && self.wait_stopped(deadline);
         if done {
+            if let Some(handle) = self.collector.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                let _ = handle.join();
+            }
             for handle in self.exporter_threads.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
                 let _ = handle.join();
             }
         }
-        done
+        self.stats().exporters.iter().all(|e| e.in_flight == 0)
+    }
+
+    /// Waits until the final drain is done. True when it is.
+    pub fn wait_stopped(&self, deadline: Deadline) -> bool {
+        let mut guard = self.stopped.0.lock().unwrap_or_else(|e| e.into_inner());
+        while self.phase.load(Ordering::Acquire) != STOPPED {
+            let wait = match deadline.left() {
+                Some(left) if left.is_zero() => return false,
+                Some(left) => left,
+                None => Duration::from_secs(3600),
+            };
+            guard = self.stopped.1.wait_timeout(guard, wait).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        true
     }
 
     fn wake_collector(&self) {
@@ -358,15 +481,15 @@ impl Runtime {
         }
     }
 
-    /// Waits until `ok` holds for every worker, or the timeout passes.
+    /// Waits until `ok` holds for every worker, or the timeout passes (no limit when too large).
     fn wait(&self, timeout: Duration, ok: impl Fn(&Worker) -> bool) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = Deadline::after(timeout);
         let mut guard = self.signal.0.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if self.workers.iter().all(|w| ok(w)) {
                 return true;
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.left().unwrap_or(Duration::from_millis(50));
             if left.is_zero() {
                 return false;
             }
@@ -379,24 +502,87 @@ impl Runtime {
                 .0;
         }
     }
+
+    /// This runtime's counters now (see `telem::Stats` for what they mean).
+    pub fn stats(&self) -> crate::lifecycle::Stats {
+        // Exporter counters first: they only grow after the rings' counters have, so reading them first
+        // keeps `exported + dropped <= recorded` in every snapshot.
+        let per: Vec<(String, u64, u64)> = self
+            .workers
+            .iter()
+            .map(|w| (w.name.clone(), w.exported.load(Ordering::Acquire), w.dropped.load(Ordering::Acquire)))
+            .collect();
+        let stopped = self.phase.load(Ordering::Acquire) == STOPPED;
+        let t = totals();
+        let base = &self.base;
+        let recorded = t.recorded() - base.recorded_from();
+        // After the final drain, what is still pushed into a ring ended after shutdown: dropped.
+        let late = if stopped { t.pushed - self.final_taken.load(Ordering::Acquire) } else { 0 };
+        let ring_dropped = t.dropped - base.dropped + late;
+        crate::lifecycle::Stats {
+            recorded,
+            ring_dropped,
+            in_rings: if stopped { 0 } else { t.pushed - t.taken },
+            exporters: per
+                .into_iter()
+                .map(|(name, exported, own_dropped)| {
+                    let dropped = ring_dropped + own_dropped;
+                    let in_flight = recorded.checked_sub(exported + dropped);
+                    debug_assert!(
+                        in_flight.is_some(),
+                        "telem accounting broken for `{name}`: recorded {recorded} < exported {exported} + dropped {dropped}"
+                    );
+                    crate::lifecycle::ExporterStats {
+                        name,
+                        recorded,
+                        exported,
+                        dropped,
+                        // Never hidden as 0: a wrapped, huge in-flight count shows the bug.
+                        in_flight: in_flight.unwrap_or_else(|| recorded.wrapping_sub(exported + dropped)),
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
-/// Process-wide span totals across all rings, live and retired.
+/// Every live lane, cloned out of the registry so that it is not held while the rings are read.
+fn lanes() -> Vec<Arc<Lane>> {
+    local::registry().lanes.clone()
+}
+
+/// Process-wide counts across all rings, live and retired, plus the spans lost where no ring could
+/// take them (counted as pushed nowhere, dropped).
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Totals {
-    pub recorded: u64,
+    pub pushed: u64,
     pub dropped: u64,
-    pub in_rings: u64,
+    pub taken: u64,
+}
+
+impl Totals {
+    /// Spans ever recorded: stored in a ring or dropped.
+    pub fn recorded(&self) -> u64 {
+        self.pushed + self.dropped
+    }
+
+    /// As a starting point: records beyond `taken` are not taken yet, so they belong to whoever takes
+    /// them next (a runtime counts from its base's `taken`, not its `pushed`).
+    fn recorded_from(&self) -> u64 {
+        self.taken + self.dropped
+    }
 }
 
 pub(crate) fn totals() -> Totals {
     let registry = local::registry();
-    let lost = local::LOST_AT_EXIT.load(Ordering::Acquire);
-    let mut t =
-        Totals { recorded: registry.retired_recorded + lost, dropped: registry.retired_dropped + lost, in_rings: 0 };
+    let lost = local::LOST.load(Ordering::Acquire);
+    let r = registry.retired;
+    let mut t = Totals { pushed: r.pushed, dropped: r.dropped + lost, taken: r.taken };
     for lane in &registry.lanes {
-        t.recorded += lane.ring.recorded();
-        t.dropped += lane.ring.dropped();
-        t.in_rings += lane.ring.len();
+        let c = lane.ring.counts();
+        t.pushed += c.pushed;
+        t.dropped += c.dropped;
+        t.taken += c.taken;
     }
     t
 }

@@ -2,9 +2,9 @@
 //! attributes set through `current_span()`. Everything the hot path touches lives in one `const`
 //! thread-local without a destructor, so reaching it is a single TLS-relative address.
 
+use crate::collect::ring::{Counts, Push, Ring};
 use crate::ids::{os_seed, wyrand};
 use crate::trace::record::{Record, Status};
-use crate::collect::ring::{Push, Ring};
 use crate::trace::value::Value;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -48,21 +48,64 @@ pub(crate) struct Lane {
     pub orphaned: std::sync::atomic::AtomicBool,
 }
 
-/// Every lane ever created and not yet retired, plus the totals of retired ones.
+/// Every lane ever created and not yet retired, plus the counts of retired ones.
 pub(crate) struct Registry {
     pub lanes: Vec<Arc<Lane>>,
-    /// `recorded` of lanes that were drained and removed after their thread exited.
-    pub retired_recorded: u64,
-    pub retired_dropped: u64,
+    /// Counts of lanes that were drained and removed after their thread exited.
+    pub retired: Counts,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry { lanes: Vec::new(), retired_recorded: 0, retired_dropped: 0 });
-/// Spans that ended where no ring could take them: while their thread was being torn down, or after
-/// shutdown. Counted as recorded and dropped, so they are never lost silently.
-pub(crate) static LOST_AT_EXIT: AtomicU64 = AtomicU64::new(0);
+static REGISTRY: Mutex<Registry> =
+    Mutex::new(Registry { lanes: Vec::new(), retired: Counts { pushed: 0, dropped: 0, taken: 0 } });
+/// Spans that ended where no ring could take them: while their thread was being torn down, after
+/// shutdown, or re-entering telem from inside telem's own bookkeeping on their thread (an allocator
+/// that records spans). Counted as recorded and dropped, so they are never lost silently.
+pub(crate) static LOST: AtomicU64 = AtomicU64::new(0);
 
-pub(crate) fn registry() -> MutexGuard<'static, Registry> {
-    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+/// The registry, locked. While it is held this thread is marked busy, so a span recorded meanwhile by
+/// an allocator on this thread cannot try to take the lock again.
+pub(crate) fn registry() -> Busy<MutexGuard<'static, Registry>> {
+    Busy::enter(|| REGISTRY.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Holds `T` with this thread marked as inside telem's bookkeeping; see [`Hot::busy`].
+pub(crate) struct Busy<T> {
+    inner: std::mem::ManuallyDrop<T>,
+    was: bool,
+}
+
+impl<T> Busy<T> {
+    pub fn enter(make: impl FnOnce() -> T) -> Busy<T> {
+        let was = HOT.try_with(|h| h.busy.replace(true)).unwrap_or(true);
+        Busy { inner: std::mem::ManuallyDrop::new(make()), was }
+    }
+}
+
+impl<T> std::ops::Deref for Busy<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T> std::ops::DerefMut for Busy<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<T> Drop for Busy<T> {
+    fn drop(&mut self) {
+        // SAFETY: dropped once, here; the flag is cleared only after what it guards is released.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.inner) };
+        let _ = HOT.try_with(|h| h.busy.set(self.was));
+    }
+}
+
+/// Whether this thread is inside telem's bookkeeping (then a new lane or a manual call site must not
+/// be made: that would take locks this thread may hold).
+pub(crate) fn busy() -> bool {
+    HOT.try_with(|h| h.busy.get()).unwrap_or(true)
 }
 
 /// The hot thread-local state.
@@ -75,18 +118,23 @@ pub(crate) struct Hot {
     trace_prefix: Cell<u64>,
     /// Entries in `PENDING`; checked before touching it.
     pub pending: Cell<usize>,
+    /// Set while this thread is inside telem's own bookkeeping that locks or allocates (making its
+    /// ring, locking the registry, interning a call site). A span that needs that bookkeeping again
+    /// meanwhile (an allocator that records spans) is dropped and counted in [`LOST`].
+    busy: Cell<bool>,
+    /// The span id of a context attached with `Context::attach` (0: none). While it is the current
+    /// span id, no span of this thread is current: `current_span()` names none.
+    pub attached: Cell<u64>,
 }
 
 thread_local! {
     pub(crate) static HOT: Hot = const {
-        Hot { lane: Cell::new(std::ptr::null()), trace: Cell::new(0), span: Cell::new(0), rng: Cell::new(0), trace_prefix: Cell::new(0), pending: Cell::new(0) }
+        Hot { lane: Cell::new(std::ptr::null()), trace: Cell::new(0), span: Cell::new(0), rng: Cell::new(0), trace_prefix: Cell::new(0), pending: Cell::new(0), busy: Cell::new(false), attached: Cell::new(0) }
     };
     /// Keeps this thread's lane alive and marks it orphaned when the thread exits.
     static OWNER: RefCell<Option<LaneOwner>> = const { RefCell::new(None) };
     /// Attributes and statuses set through `current_span()`, keyed by span id, until the span's scope ends.
     static PENDING: RefCell<Vec<(u64, Pending)>> = const { RefCell::new(Vec::new()) };
-    /// The message of the panic this thread is unwinding from, set by telem's panic hook.
-    static PANIC_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 /// This thread's hot state. A plain reference rather than `HOT.with(closure)`: the closures on the hot
@@ -161,21 +209,35 @@ impl Hot {
 #[cold]
 #[inline(never)]
 fn push_slow(record: Record) {
-    let lane = match OWNER.try_with(|owner| {
-        let mut owner = owner.borrow_mut();
-        owner.get_or_insert_with(|| LaneOwner(new_lane())).0.clone()
-    }) {
-        Ok(lane) => lane,
-        Err(_) => {
-            // The thread is exiting and its thread-locals are gone: count the span, do not lose it silently.
-            LOST_AT_EXIT.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
+    // A span recorded while this thread makes its lane (an allocator that records spans, called while
+    // the thread-local destructor is registered or the ring allocated) must not make a second one: it
+    // is counted instead. So is one that ends while the thread is being torn down.
+    if busy() {
+        return lost(record);
+    }
+    let made = Busy::enter(|| {
+        OWNER.try_with(|owner| {
+            let mut owner = owner.try_borrow_mut().ok()?;
+            Some(owner.get_or_insert_with(|| LaneOwner(new_lane())).0.clone())
+        })
+    });
+    let Ok(Some(lane)) = &*made else {
+        drop(made);
+        return lost(record);
     };
+    let lane = lane.clone();
+    drop(made);
     let _ = HOT.try_with(|h| h.lane.set(Arc::as_ptr(&lane)));
     if lane.ring.push(|| record) == Push::Wake {
         crate::collect::collector::wake();
     }
+}
+
+/// Counts a span no ring could take (recorded, and dropped).
+#[cold]
+fn lost(record: Record) {
+    drop(record);
+    LOST.fetch_add(1, Ordering::Relaxed);
 }
 
 fn new_lane() -> Arc<Lane> {
@@ -216,9 +278,11 @@ pub(crate) enum Pending {
 
 pub(crate) fn push_pending(span_id: u64, item: Pending) {
     let _ = PENDING.try_with(|p| {
-        p.borrow_mut().push((span_id, item));
-        let h = hot();
-        h.pending.set(h.pending.get() + 1);
+        // Busy only if an allocator recorded a span while this very call grew the table: skip it.
+        if let Ok(mut p) = p.try_borrow_mut() {
+            p.push((span_id, item));
+            hot().pending.set(p.len());
+        }
     });
 }
 
@@ -235,7 +299,7 @@ pub(crate) fn take_pending(span_id: u64, apply: impl FnMut(Pending)) {
 #[inline(never)]
 fn take_pending_slow(span_id: u64, mut apply: impl FnMut(Pending)) {
     let _ = PENDING.try_with(|p| {
-        let mut p = p.borrow_mut();
+        let Ok(mut p) = p.try_borrow_mut() else { return };
         let mut i = 0;
         while i < p.len() {
             if p[i].0 == span_id {
@@ -248,30 +312,13 @@ fn take_pending_slow(span_id: u64, mut apply: impl FnMut(Pending)) {
     });
 }
 
-/// Installs (once per process) a panic hook that remembers the message on the panicking thread, so a
-/// span unwound by the panic can carry it. The previous hook still runs.
-pub(crate) fn install_panic_hook() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let text = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "Box<dyn Any>".to_string());
-            let message = match info.location() {
-                Some(at) => format!("panicked at {}:{}: {}", at.file(), at.line(), text),
-                None => format!("panicked: {text}"),
-            };
-            let _ = PANIC_MESSAGE.try_with(|m| *m.borrow_mut() = Some(message));
-            previous(info);
-        }));
-    });
-}
-
-/// The message of the panic the current thread is unwinding from.
-pub(crate) fn panic_message() -> Cow<'static, str> {
-    PANIC_MESSAGE.try_with(|m| m.borrow().clone()).ok().flatten().map(Cow::Owned).unwrap_or(Cow::Borrowed("panicked"))
+/// The message a panic payload carries (`panic!` makes a `&str` or a `String`).
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> Cow<'static, str> {
+    match payload.downcast_ref::<&'static str>() {
+        Some(s) => Cow::Borrowed(*s),
+        None => match payload.downcast_ref::<String>() {
+            Some(s) => Cow::Owned(s.clone()),
+            None => Cow::Borrowed("panicked with a non-string payload"),
+        },
+    }
 }

@@ -10,15 +10,24 @@
 //! copied, and only when the collector must hand over everything (a flush, the export interval,
 //! shutdown, or an exited thread).
 //!
-//! Bounds: at most `capacity / segment` sealed segments wait for the collector; when that queue is full
-//! and the current segment is full, new records are dropped and counted. Segments held by exporters are
-//! bounded by the exporters' queue capacity; the free list keeps at most as many as the ring can hold.
+//! Bounds: at most `capacity / segment` sealed segments wait for the collector; when that many wait
+//! and the current segment is full, new records are dropped and counted. Sealed segments wait in a
+//! chain through the segments themselves (each sealed segment points at its successor), so a ring
+//! costs no memory beyond the segments it has in use, whatever its capacity. A segment holds exactly
+//! as many slots as the ring's segment size (at most 1024, never more than a batch). Segments held by
+//! exporters are bounded by the exporters' queue capacity; the free list keeps at most as many as the
+//! ring can hold.
+//!
+//! Re-entrancy: the per-segment path allocates, and an allocator may record spans (instrumented
+//! allocators exist). A push that arrives on the producer thread while that thread is inside the
+//! per-segment path is dropped and counted, never interleaved with it.
 //!
 //! The hot path is: load the position, compare with the current segment's end, write the slot, publish
 //! the position. Everything else (sealing, finding a segment, waking the collector) happens once per
 //! segment, out of line.
 
 use crate::trace::record::Record;
+use std::alloc::Layout;
 use std::mem::MaybeUninit;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
@@ -32,33 +41,54 @@ pub(crate) const SEGMENT: usize = 1024;
 #[repr(align(128))]
 pub(crate) struct Padded<T>(pub T);
 
-/// A block of record slots. Its records are `MaybeUninit`: dropping a segment never drops records;
-/// the [`Run`] that owns a range of them does.
+/// The header of a block of record slots; the slots follow it in the same allocation. Records are
+/// never dropped with the segment: the [`Run`] that owns a range of them does that.
+#[repr(C, align(64))]
 pub(crate) struct Segment {
-    records: [MaybeUninit<Record>; SEGMENT],
-    /// Position (in the ring's sequence of records) of `records[0]`; set when the producer starts it.
+    /// Position (in the ring's sequence of records) of the first slot; set before the segment is
+    /// published to the consumer.
     base: u64,
-    /// Next segment in the free list.
+    /// Slots in this segment.
+    slots: usize,
+    /// Next segment in a free list or spare chain.
     next: *mut Segment,
+    /// The segment the producer continued in after sealing this one (null until sealed): the sealed
+    /// segments form a chain the consumer follows.
+    sealed_next: AtomicPtr<Segment>,
 }
 
 impl Segment {
-    fn allocate() -> NonNull<Segment> {
-        let segment = Box::<Segment>::new_uninit();
-        // SAFETY: the header fields are written before use (`base` when the producer starts the
-        // segment, `next` when it is put on a free list); the records are `MaybeUninit`.
-        NonNull::from(Box::leak(segment)).cast()
+    fn layout(slots: usize) -> Layout {
+        let bytes = std::mem::size_of::<Segment>() + slots * std::mem::size_of::<Record>();
+        Layout::from_size_align(bytes, std::mem::align_of::<Segment>()).expect("segment layout")
+    }
+
+    /// A new segment of `slots` slots, or `None` when the allocator has no memory for it.
+    fn allocate(slots: usize) -> Option<NonNull<Segment>> {
+        // SAFETY: the layout has a non-zero size (the header).
+        let segment = NonNull::new(unsafe { std::alloc::alloc(Segment::layout(slots)) } as *mut Segment)?;
+        // SAFETY: freshly allocated, ours; the slots stay uninitialised.
+        unsafe {
+            segment.as_ptr().write(Segment {
+                base: 0,
+                slots,
+                next: ptr::null_mut(),
+                sealed_next: AtomicPtr::new(ptr::null_mut()),
+            })
+        };
+        Some(segment)
     }
 
     /// # Safety
-    /// `segment` came from [`Segment::allocate`] and nobody else holds it.
+    /// `segment` came from [`Segment::allocate`], nobody else holds it, and its records are not owned.
     unsafe fn free(segment: NonNull<Segment>) {
-        drop(unsafe { Box::<MaybeUninit<Segment>>::from_raw(segment.as_ptr().cast()) });
+        let slots = unsafe { (*segment.as_ptr()).slots };
+        unsafe { std::alloc::dealloc(segment.as_ptr() as *mut u8, Segment::layout(slots)) };
     }
 
     fn slots(segment: NonNull<Segment>) -> *mut Record {
-        // SAFETY: in bounds of the allocation; no reference to the records is made.
-        unsafe { ptr::addr_of_mut!((*segment.as_ptr()).records) as *mut Record }
+        // SAFETY: the slots start right after the header, inside the allocation.
+        unsafe { (segment.as_ptr() as *mut u8).add(std::mem::size_of::<Segment>()) as *mut Record }
     }
 }
 
@@ -128,27 +158,35 @@ struct ProducerSide {
     limit: AtomicU64,
     /// The current segment's slots, offset back by its `base`, so that slot `head` is `slots + head`.
     slots: AtomicPtr<Record>,
-    /// The current segment (null before the first); read by the collector to copy its unsealed part.
+    /// The current segment (null before the first).
     current: AtomicPtr<Segment>,
+    /// The ring's first segment, where the consumer starts following the sealed chain.
+    first: AtomicPtr<Segment>,
     /// Segments ever sealed.
     sealed: AtomicU64,
     /// Segments taken from the free list and not used yet (a chain only the producer touches).
     spare: AtomicPtr<Segment>,
-    /// Records refused because the ring was full.
+    /// Records refused because the ring was full (or re-entered, or out of memory).
     dropped: AtomicU64,
     /// One past the position of the latest record that carries an `Extra` (0: none yet), so the
     /// consumer knows without looking whether a range it takes owns anything to drop.
     last_extra: AtomicU64,
     /// Set when the producer has asked the collector for a drain it has not done yet.
     woke: AtomicBool,
+    /// Set while the producer is inside the per-segment path: a push arriving meanwhile (from an
+    /// allocator that records spans) is dropped and counted instead of interleaving with it.
+    switching: AtomicBool,
 }
 
 /// Fields only the collector writes.
 struct ConsumerSide {
     /// Records ever taken.
     tail: AtomicU64,
-    /// Segments ever taken from the sealed queue.
+    /// Segments ever taken from the sealed chain.
     unsealed: AtomicU64,
+    /// The oldest segment not yet taken (null until the consumer first looks): the next sealed one,
+    /// or the current one when none waits.
+    cursor: AtomicPtr<Segment>,
 }
 
 /// What a push did.
@@ -156,17 +194,17 @@ struct ConsumerSide {
 pub(crate) enum Push {
     /// Stored; nothing else to do.
     Stored,
-    /// Stored, and a quarter of the sealed queue is waiting: wake the collector.
+    /// Stored, and a quarter of the ring's sealed segments are waiting: wake the collector.
     Wake,
-    /// The ring was full: the record was dropped and counted.
+    /// The ring was full (or the push re-entered the per-segment path): dropped and counted.
     Dropped,
 }
 
 pub(crate) struct Ring {
     producer: Padded<ProducerSide>,
     consumer: Padded<ConsumerSide>,
-    /// Sealed segments, indexed by their sealing number modulo the length.
-    queue: Box<[AtomicPtr<Segment>]>,
+    /// Sealed segments that may wait for the consumer at most.
+    max_sealed: u64,
     /// Records per segment.
     segment: u64,
     free: Arc<FreeList>,
@@ -176,37 +214,43 @@ pub(crate) struct Ring {
 // single consumer only below `head` (after an acquire load of it, or of `sealed` for a sealed segment);
 // a segment is reused only after the consumer handed it to a `Run` and the run gave it back. The callers
 // uphold single-producer (the ring is reachable for pushing only from its owner thread) and
-// single-consumer (only the collector takes, under the registry lock).
+// single-consumer (only one collector takes, under the take lock).
 unsafe impl Sync for Ring {}
 unsafe impl Send for Ring {}
 
 impl Ring {
-    /// A ring holding about `capacity` records (rounded up to a power of two, at least 2), in segments of
-    /// at most `max_segment` records (at most [`SEGMENT`]; the batch size, so one segment never exceeds
-    /// a batch). Nothing is allocated until the first push.
+    /// A ring holding about `capacity` records (rounded up to a power of two, 2 to 2^30), in segments
+    /// of at most `max_segment` records (at most [`SEGMENT`]; the batch size, so one segment never
+    /// exceeds a batch). Nothing is allocated until the first push.
     pub fn new(capacity: usize, max_segment: usize) -> Ring {
-        let capacity = capacity.max(2).next_power_of_two();
+        let capacity = capacity.clamp(2, 1 << 30).next_power_of_two();
         let segment = capacity.min(SEGMENT).min(max_segment.max(1));
-        let queue_len = (capacity / segment).max(1);
+        let max_sealed = (capacity / segment).max(1) as u64;
         Ring {
             producer: Padded(ProducerSide {
                 head: AtomicU64::new(0),
                 limit: AtomicU64::new(0),
                 slots: AtomicPtr::new(ptr::null_mut()),
                 current: AtomicPtr::new(ptr::null_mut()),
+                first: AtomicPtr::new(ptr::null_mut()),
                 sealed: AtomicU64::new(0),
                 spare: AtomicPtr::new(ptr::null_mut()),
                 dropped: AtomicU64::new(0),
                 last_extra: AtomicU64::new(0),
                 woke: AtomicBool::new(false),
+                switching: AtomicBool::new(false),
             }),
-            consumer: Padded(ConsumerSide { tail: AtomicU64::new(0), unsealed: AtomicU64::new(0) }),
-            queue: (0..queue_len).map(|_| AtomicPtr::new(ptr::null_mut())).collect(),
+            consumer: Padded(ConsumerSide {
+                tail: AtomicU64::new(0),
+                unsealed: AtomicU64::new(0),
+                cursor: AtomicPtr::new(ptr::null_mut()),
+            }),
+            max_sealed,
             segment: segment as u64,
             free: Arc::new(FreeList {
                 head: AtomicPtr::new(ptr::null_mut()),
                 len: AtomicUsize::new(0),
-                keep: queue_len + 1,
+                keep: max_sealed as usize + 1,
             }),
         }
     }
@@ -234,9 +278,16 @@ impl Ring {
     #[cold]
     #[inline(never)]
     fn push_at_segment_end(&self, record: impl FnOnce() -> Record) -> Push {
-        let Some((wake, crowded)) = self.next_segment() else {
-            let p = &self.producer.0;
-            p.dropped.store(p.dropped.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        let p = &self.producer.0;
+        // Only this thread touches `switching`: relaxed is enough, it orders nothing across threads.
+        if p.switching.swap(true, Ordering::Relaxed) {
+            self.count_drop();
+            return Push::Dropped;
+        }
+        let next = self.next_segment();
+        p.switching.store(false, Ordering::Relaxed);
+        let Some((wake, crowded)) = next else {
+            self.count_drop();
             return Push::Dropped;
         };
         if crowded {
@@ -252,35 +303,49 @@ impl Ring {
         }
     }
 
-    /// Seals the full current segment (if any) and starts a new one. `None` when the sealed queue is
-    /// full; else whether the collector should be woken, and whether three quarters of the queue wait.
+    fn count_drop(&self) {
+        let p = &self.producer.0;
+        p.dropped.store(p.dropped.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+
+    /// Seals the full current segment (if any) and starts a new one. `None` when the ring is full
+    /// (or no memory is left for a segment); else whether the collector should be woken, and whether
+    /// three quarters of the sealed segments the ring may hold are waiting.
     fn next_segment(&self) -> Option<(bool, bool)> {
         let p = &self.producer.0;
         let head = p.head.load(Ordering::Relaxed);
-        let (mut wake, mut crowded) = (false, false);
-        if let Some(full) = NonNull::new(p.current.load(Ordering::Relaxed)) {
-            let len = self.queue.len() as u64;
-            let sealed = p.sealed.load(Ordering::Relaxed);
-            let waiting = sealed - self.consumer.0.unsealed.load(Ordering::Acquire);
-            if waiting >= len {
-                return None;
-            }
-            self.queue[(sealed % len) as usize].store(full.as_ptr(), Ordering::Relaxed);
-            p.sealed.store(sealed + 1, Ordering::Release);
-            wake = (waiting + 1) * 4 >= len && !p.woke.swap(true, Ordering::AcqRel);
-            crowded = (waiting + 1) * 4 >= len * 3;
+        let full = NonNull::new(p.current.load(Ordering::Relaxed));
+        let sealed = p.sealed.load(Ordering::Relaxed);
+        let waiting = sealed - self.consumer.0.unsealed.load(Ordering::Acquire);
+        if full.is_some() && waiting >= self.max_sealed {
+            return None;
         }
-        let segment = self.spare_segment();
-        // SAFETY: a segment nobody else holds; its base is set before it is published.
-        unsafe { (*segment.as_ptr()).base = head };
+        // Everything that can fail or allocate happens before the ring changes.
+        let segment = self.spare_segment()?;
+        // SAFETY: a segment nobody else holds; its header is written before it is published.
+        unsafe {
+            (*segment.as_ptr()).base = head;
+            (*segment.as_ptr()).sealed_next.store(ptr::null_mut(), Ordering::Relaxed);
+        }
+        let (mut wake, mut crowded) = (false, false);
+        match full {
+            Some(full) => {
+                // SAFETY: the full segment is ours until `sealed` publishes it.
+                unsafe { (*full.as_ptr()).sealed_next.store(segment.as_ptr(), Ordering::Release) };
+                p.sealed.store(sealed + 1, Ordering::Release);
+                wake = (waiting + 1) * 4 >= self.max_sealed && !p.woke.swap(true, Ordering::AcqRel);
+                crowded = (waiting + 1) * 4 >= self.max_sealed * 3;
+            }
+            None => p.first.store(segment.as_ptr(), Ordering::Release),
+        }
         p.slots.store(Segment::slots(segment).wrapping_sub(head as usize), Ordering::Relaxed);
         p.limit.store(head + self.segment, Ordering::Relaxed);
         p.current.store(segment.as_ptr(), Ordering::Release);
         Some((wake, crowded))
     }
 
-    /// A segment from the free list, or a new one.
-    fn spare_segment(&self) -> NonNull<Segment> {
+    /// A segment from the free list, or a new one (`None` when out of memory).
+    fn spare_segment(&self) -> Option<NonNull<Segment>> {
         let p = &self.producer.0;
         let mut spare = p.spare.load(Ordering::Relaxed);
         if spare.is_null() {
@@ -290,9 +355,9 @@ impl Ring {
             Some(segment) => {
                 // SAFETY: the spare chain is the producer's own.
                 p.spare.store(unsafe { (*segment.as_ptr()).next }, Ordering::Relaxed);
-                segment
+                Some(segment)
             }
-            None => Segment::allocate(),
+            None => Segment::allocate(self.segment as usize),
         }
     }
 
@@ -304,17 +369,24 @@ impl Ring {
         let c = &self.consumer.0;
         let start = c.tail.load(Ordering::Relaxed);
         let mut tail = start;
+        let mut cursor = c.cursor.load(Ordering::Relaxed);
         // Two rounds at most: a segment sealed while we looked is taken in the second.
         for _ in 0..2 {
             let sealed = p.sealed.load(Ordering::Acquire);
             let mut unsealed = c.unsealed.load(Ordering::Relaxed);
+            if cursor.is_null() && (sealed > 0 || p.head.load(Ordering::Acquire) > 0) {
+                cursor = p.first.load(Ordering::Acquire);
+            }
             while unsealed < sealed {
-                let slot = &self.queue[(unsealed % self.queue.len() as u64) as usize];
-                let segment = NonNull::new(slot.load(Ordering::Relaxed)).expect("sealed segment");
+                let segment = NonNull::new(cursor).expect("a sealed segment");
+                // SAFETY: sealed, so the producer wrote its successor and no longer writes it; published
+                // by the acquire load of `sealed` above.
+                let (base, next) =
+                    unsafe { ((*segment.as_ptr()).base, (*segment.as_ptr()).sealed_next.load(Ordering::Acquire)) };
+                cursor = next;
                 unsealed += 1;
+                c.cursor.store(cursor, Ordering::Relaxed);
                 c.unsealed.store(unsealed, Ordering::Release);
-                // SAFETY: sealed, so the producer no longer writes it; published by the acquire above.
-                let base = unsafe { (*segment.as_ptr()).base };
                 let end = base + self.segment;
                 if tail < end {
                     let from = tail.max(base);
@@ -330,35 +402,33 @@ impl Ring {
                     self.free.put(segment);
                 }
             }
-            if !everything {
+            if !everything || cursor.is_null() {
                 break;
             }
             let head = p.head.load(Ordering::Acquire);
             if head <= tail {
                 break;
             }
-            // Read after `head`, so it is the segment holding record `head - 1` or a later one. Still
-            // valid: a segment is freed or reused only after this consumer took it from the queue.
-            let current = p.current.load(Ordering::Acquire);
-            // SAFETY: non-null once `head > 0`; its `base` was written before it was published.
-            let base = unsafe { (*current).base };
-            if base <= tail {
-                debug_assert!(head <= base + self.segment, "records past the current segment");
-                let n = (head - tail) as usize;
-                let mut copy = Vec::<MaybeUninit<Record>>::with_capacity(n);
-                // SAFETY: records `tail..head` of this segment were published by the release store of
-                // `head`; the producer writes only at `head` and beyond. They are moved out bitwise: the
-                // segment's copy is never read or dropped again (`tail` moves past them).
-                unsafe {
-                    let from =
-                        (Segment::slots(NonNull::new_unchecked(current)) as *const Record).add((tail - base) as usize);
-                    ptr::copy_nonoverlapping(from, copy.as_mut_ptr() as *mut Record, n);
-                    copy.set_len(n);
-                }
-                out(Run::copied(copy, self.extra(tail)));
-                tail = head;
-                break;
+            // SAFETY: the cursor is the segment holding record `tail`, not yet taken, so it is neither
+            // freed nor reused; its `base` was written before it was published.
+            let base = unsafe { (*cursor).base };
+            if head > base + self.segment {
+                continue; // it was sealed meanwhile: take it whole in the second round
             }
+            let n = (head - tail) as usize;
+            let mut copy = Vec::<MaybeUninit<Record>>::with_capacity(n);
+            // SAFETY: records `tail..head` of this segment were published by the release store of
+            // `head`; the producer writes only at `head` and beyond. They are moved out bitwise: the
+            // segment's copy is never read or dropped again (`tail` moves past them).
+            unsafe {
+                let from =
+                    (Segment::slots(NonNull::new_unchecked(cursor)) as *const Record).add((tail - base) as usize);
+                ptr::copy_nonoverlapping(from, copy.as_mut_ptr() as *mut Record, n);
+                copy.set_len(n);
+            }
+            out(Run::copied(copy, self.extra(tail)));
+            tail = head;
+            break;
         }
         c.tail.store(tail, Ordering::Release);
         if c.unsealed.load(Ordering::Relaxed) == p.sealed.load(Ordering::Acquire) {
@@ -372,21 +442,30 @@ impl Ring {
         self.producer.0.last_extra.load(Ordering::Relaxed) > from
     }
 
-    /// Records ever pushed plus records dropped because the ring was full.
-    pub fn recorded(&self) -> u64 {
-        self.producer.0.head.load(Ordering::Acquire) + self.dropped()
-    }
-
-    /// Records dropped because the ring was full.
-    pub fn dropped(&self) -> u64 {
-        self.producer.0.dropped.load(Ordering::Acquire)
+    /// The ring's counters, each read once: `taken` first, so `taken <= pushed` in every snapshot.
+    pub fn counts(&self) -> Counts {
+        let taken = self.consumer.0.tail.load(Ordering::Acquire);
+        let pushed = self.producer.0.head.load(Ordering::Acquire);
+        let dropped = self.producer.0.dropped.load(Ordering::Acquire);
+        Counts { pushed, dropped, taken }
     }
 
     /// Records pushed and not yet taken.
     pub fn len(&self) -> u64 {
-        let tail = self.consumer.0.tail.load(Ordering::Acquire);
-        self.producer.0.head.load(Ordering::Acquire).saturating_sub(tail)
+        let c = self.counts();
+        c.pushed - c.taken
     }
+}
+
+/// A snapshot of one ring's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    /// Records ever stored.
+    pub pushed: u64,
+    /// Records refused (ring full, re-entered, out of memory).
+    pub dropped: u64,
+    /// Records ever taken by a consumer.
+    pub taken: u64,
 }
 
 impl Drop for Ring {
@@ -413,6 +492,7 @@ pub(crate) struct Run {
 
 enum Storage {
     Segment(NonNull<Segment>, Arc<FreeList>),
+    /// The records, moved out of an unsealed segment; dropped by the run, never by the `Vec`.
     Copied(#[allow(dead_code)] Vec<MaybeUninit<Record>>),
 }
 
@@ -422,7 +502,7 @@ unsafe impl Sync for Run {}
 
 impl Run {
     fn segment(segment: NonNull<Segment>, from: usize, len: usize, extra: bool, free: &Arc<FreeList>) -> Run {
-        // SAFETY: `from + len <= SEGMENT`.
+        // SAFETY: `from + len` is within the segment's slots.
         let records = unsafe { NonNull::new_unchecked(Segment::slots(segment).add(from)) };
         Run { records, len, extra, storage: Storage::Segment(segment, free.clone()) }
     }
@@ -499,8 +579,7 @@ mod tests {
         let pushed: Vec<_> = (0..100).map(|i| ring.push(|| record(i))).collect();
         let stored = pushed.iter().filter(|p| **p != Push::Dropped).count();
         assert_eq!(stored, 48, "two sealed segments + the current one");
-        assert_eq!(ring.dropped(), 52);
-        assert_eq!(ring.recorded(), 100);
+        assert_eq!(ring.counts(), Counts { pushed: 48, dropped: 52, taken: 0 });
         assert_eq!(take(&ring, true).len(), 48);
         assert_ne!(ring.push(|| record(100)), Push::Dropped);
         assert_eq!(take(&ring, true), vec![100]);
@@ -516,6 +595,36 @@ mod tests {
             runs.clear();
         }
         assert!(ring.free.len.load(Ordering::Relaxed) <= ring.free.keep);
-        assert_eq!(ring.dropped(), 0);
+        assert_eq!(ring.counts().dropped, 0);
+    }
+
+    #[test]
+    fn a_segment_is_as_large_as_the_ring_needs() {
+        // A one-record batch size makes one-record segments: one header and one slot, not 1024 slots.
+        assert_eq!(Segment::layout(1).size(), 128);
+        assert_eq!(Segment::layout(SEGMENT).size(), 64 + 64 * SEGMENT);
+        let ring = Ring::new(1 << 20, 1);
+        (0..5).for_each(|i| assert_ne!(ring.push(|| record(i)), Push::Dropped));
+        assert_eq!(take(&ring, false), (0..4).collect::<Vec<_>>(), "four sealed one-record segments");
+        assert_eq!(take(&ring, true), vec![4]);
+    }
+
+    #[test]
+    fn a_push_while_switching_segments_is_dropped_and_counted() {
+        let ring = Ring::new(32, 16);
+        ring.producer.0.switching.store(true, Ordering::Relaxed);
+        assert_eq!(ring.push(|| record(0)), Push::Dropped, "the first push needs a segment");
+        ring.producer.0.switching.store(false, Ordering::Relaxed);
+        assert_ne!(ring.push(|| record(1)), Push::Dropped);
+        assert_eq!(ring.counts(), Counts { pushed: 1, dropped: 1, taken: 0 });
+        assert_eq!(take(&ring, true), vec![1]);
+    }
+
+    #[test]
+    fn a_huge_capacity_costs_nothing_up_front() {
+        let ring = Ring::new(usize::MAX, SEGMENT);
+        assert_eq!(ring.max_sealed, (1 << 30) / SEGMENT as u64);
+        assert_ne!(ring.push(|| record(0)), Push::Dropped);
+        assert_eq!(take(&ring, true), vec![0]);
     }
 }

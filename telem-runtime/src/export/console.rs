@@ -9,18 +9,26 @@
 use super::{Batch, ExportError, Exporter, SpanRef};
 use crate::config::{Config, ConsoleMode};
 use crate::trace::record::Status;
+use crate::trace::value::Value;
 use std::io::Write;
 
-/// Prints spans to stderr, as text or JSON lines.
+/// Prints spans to stderr (or any writer), as text or JSON lines.
 pub struct Console {
     mode: ConsoleMode,
     buf: Vec<u8>,
+    out: Option<Box<dyn Write + Send>>,
 }
 
 impl Console {
-    /// A console exporter in the given mode.
+    /// A console exporter in the given mode, writing to stderr.
     pub fn new(mode: ConsoleMode) -> Console {
-        Console { mode, buf: Vec::new() }
+        Console { mode, buf: Vec::new(), out: None }
+    }
+
+    /// A console exporter in the given mode, writing to `out` instead of stderr (a file, a pipe, a
+    /// buffer in a test). Each batch is one `write_all`.
+    pub fn with_writer(mode: ConsoleMode, out: impl Write + Send + 'static) -> Console {
+        Console { mode, buf: Vec::new(), out: Some(Box::new(out)) }
     }
 
     fn build(config: &Config) -> Result<Option<Box<dyn Exporter>>, ExportError> {
@@ -47,8 +55,10 @@ pub(crate) fn human_duration(ns: u64) -> String {
     format!("{value:.decimals$}{unit}")
 }
 
+/// One span, one line: the name and keys are written with control characters escaped (`\n`), string
+/// values quoted and escaped, so nothing a span carries can break the line.
 pub(crate) fn text_line(out: &mut Vec<u8>, span: &SpanRef<'_>) {
-    let _ = write!(out, "[telem] {} ", span.name());
+    let _ = write!(out, "[telem] {} ", span.name().escape_debug());
     match span.status() {
         Status::Error(message) if !message.is_empty() => {
             let _ = write!(out, "error {} {:?}", human_duration(span.duration_ns()), message);
@@ -64,7 +74,11 @@ pub(crate) fn text_line(out: &mut Vec<u8>, span: &SpanRef<'_>) {
     if !attributes.is_empty() {
         out.extend_from_slice(b" {");
         for (i, (k, v)) in attributes.iter().enumerate() {
-            let _ = write!(out, "{}{k}: {v}", if i > 0 { ", " } else { "" });
+            let _ = write!(out, "{}{}: ", if i > 0 { ", " } else { "" }, k.escape_debug());
+            let _ = match v {
+                Value::Str(s) => write!(out, "{s:?}"),
+                other => write!(out, "{other}"),
+            };
         }
         out.push(b'}');
     }
@@ -74,13 +88,19 @@ pub(crate) fn text_line(out: &mut Vec<u8>, span: &SpanRef<'_>) {
 impl Exporter for Console {
     fn export(&mut self, batch: &Batch) -> Result<(), ExportError> {
         self.buf.clear();
+        if self.mode == ConsoleMode::Off {
+            return Ok(());
+        }
         for span in batch.spans() {
             match self.mode {
                 ConsoleMode::Json => super::json::write_span(&mut self.buf, &span, batch.service_name()),
                 _ => text_line(&mut self.buf, &span),
             }
         }
-        std::io::stderr().lock().write_all(&self.buf)?;
+        match &mut self.out {
+            Some(out) => out.write_all(&self.buf)?,
+            None => std::io::stderr().lock().write_all(&self.buf)?,
+        }
         Ok(())
     }
 }

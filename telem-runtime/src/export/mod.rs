@@ -9,13 +9,13 @@ pub mod memory;
 #[cfg(feature = "store")]
 pub mod store;
 
-use crate::trace::callsite::SpanKind;
 use crate::clock::Converter;
+use crate::collect::local::ThreadInfo;
+use crate::collect::ring::Run;
 use crate::config::Config;
 use crate::ids::{SpanId, TraceId};
-use crate::collect::local::ThreadInfo;
+use crate::trace::callsite::SpanKind;
 use crate::trace::record::{Record, Status};
-use crate::collect::ring::Run;
 use crate::trace::value::Value;
 use std::borrow::Cow;
 use std::fmt;

@@ -1,8 +1,8 @@
 //! The context that links spans: which trace, which parent. Thread-local, and carried across processes
 //! as a W3C `traceparent` header.
 
-use crate::ids::{SpanId, TraceId};
 use crate::collect::local::{hot, HOT};
+use crate::ids::{SpanId, TraceId};
 use std::fmt;
 
 /// A position in a trace: the trace id and the span that new spans should hang under.
@@ -47,9 +47,17 @@ impl Context {
 
     /// Makes this context current on this thread until the guard drops: spans started meanwhile become
     /// its children. This is how a trace received from another process or thread is continued.
+    ///
+    /// While only the attached context is current (no span of this thread started under it yet),
+    /// [`current_span()`](crate::current_span) names no span: the span the context names lives
+    /// elsewhere, and what would be set on it could never reach it.
+    ///
+    /// The guard must be dropped on the thread that attached the context (it is not `Send`).
     pub fn attach(self) -> ContextGuard {
-        let before = hot().replace_current((self.trace_id.0, self.span_id.0));
-        ContextGuard { before, attached: self.span_id.0 }
+        let h = hot();
+        let before = h.replace_current((self.trace_id.0, self.span_id.0));
+        let attached_before = h.attached.replace(self.span_id.0);
+        ContextGuard { before, attached_before, _not_send: std::marker::PhantomData }
     }
 
     /// Parses a W3C Trace Context `traceparent` header value: `00-<32 hex trace id>-<16 hex parent
@@ -79,8 +87,8 @@ impl Context {
         }
         let trace_id = TraceId::from_hex(trace).ok_or_else(|| err("trace id must be 32 hex digits, not all zero"))?;
         let span_id = SpanId::from_hex(span).ok_or_else(|| err("parent id must be 16 hex digits, not all zero"))?;
-        if !hex2(flags) {
-            return Err(err("flags must be two hex digits"));
+        if !(flags.len() == 2 && lower_hex(flags)) {
+            return Err(err("flags must be two lowercase hex digits"));
         }
         let flags = u8::from_str_radix(flags, 16).map_err(|_| err("flags must be two hex digits"))?;
         Ok(Context { trace_id, span_id, sampled: flags & 1 == 1 })
@@ -92,18 +100,20 @@ impl Context {
     }
 }
 
-/// Restores the previous context when dropped.
+/// Restores the previous context when dropped, on the thread that attached it.
 #[must_use = "the context is detached when the guard drops"]
 pub struct ContextGuard {
     before: (u128, u64),
-    attached: u64,
+    attached_before: u64,
+    /// The context is this thread's: a guard dropped on another thread would restore the wrong one.
+    _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
-        // `current_span()` under an attached remote context names a span that never ends here: forget
-        // what was set on it rather than keep it for ever.
-        crate::collect::local::take_pending(self.attached, |_| {});
-        let _ = HOT.try_with(|h| h.replace_current(self.before));
+        let _ = HOT.try_with(|h| {
+            h.replace_current(self.before);
+            h.attached.set(self.attached_before);
+        });
     }
 }

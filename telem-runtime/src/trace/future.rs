@@ -94,7 +94,15 @@ impl<F: Future> Future for Instrumented<F> {
         }
         let before = this.span.make_current();
         let polling = Polling { span: &mut this.span, before };
-        let poll = future.poll(cx);
+        // Caught here so the span carries this panic's own message; free when nothing panics.
+        let poll = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => {
+                polling.span.mark_panicked_by(&*payload);
+                drop(polling);
+                std::panic::resume_unwind(payload)
+            }
+        };
         drop(polling);
         if poll.is_ready() {
             this.span.finish();

@@ -1,10 +1,10 @@
 //! Open spans: the one mechanism behind `#[span]` guards, instrumented futures and manual spans.
 
-use crate::trace::callsite::{self, CallSite, SpanKind};
 use crate::clock;
-use crate::trace::context::Context;
-use crate::ids::{SpanId, TraceId};
 use crate::collect::local::{self, hot, running, Pending};
+use crate::ids::{SpanId, TraceId};
+use crate::trace::callsite::{self, CallSite, SpanKind};
+use crate::trace::context::Context;
 use crate::trace::record::{Extra, Record, Status};
 use crate::trace::value::Value;
 use std::borrow::Cow;
@@ -121,9 +121,15 @@ impl OpenSpan {
         }
     }
 
+    /// Sets an attribute. A key set again keeps its place and takes the new value (one key, the last
+    /// value wins, as in OpenTelemetry).
     pub fn set_attribute(&mut self, key: Cow<'static, str>, value: Value) {
         if self.is_active() {
-            self.extra().attributes.push((key, value));
+            let attributes = &mut self.extra().attributes;
+            match attributes.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, old)) => *old = value,
+                None => attributes.push((key, value)),
+            }
         }
     }
 
@@ -143,10 +149,21 @@ impl OpenSpan {
         }
     }
 
-    /// Marks the span as failed by the panic this thread is unwinding from.
+    /// Marks the span as failed by a panic unwinding through it, unless it already knows the panic's
+    /// message (caught at the span's own boundary, see [`SpanGuard::run`]). A span that only sees the
+    /// unwind (a manual span dropped by it) cannot tell which panic it is: it says "panicked" rather
+    /// than guess from an earlier, possibly unrelated one.
     #[cold]
     pub fn mark_panicked(&mut self) {
-        self.set_status(Status::Error(local::panic_message()));
+        if self.site & 0b11 != Status::Error(Cow::Borrowed("")).code() {
+            self.set_status(Status::Error(Cow::Borrowed("panicked")));
+        }
+    }
+
+    /// Marks the span as failed by the panic whose payload is `payload`.
+    #[cold]
+    pub fn mark_panicked_by(&mut self, payload: &(dyn std::any::Any + Send)) {
+        self.set_status(Status::Error(local::panic_text(payload)));
     }
 
     /// Ends the span now and hands it to this thread's ring.
@@ -176,7 +193,7 @@ impl OpenSpan {
     fn lost_after_shutdown(&mut self) {
         self.site = 0;
         drop(self.take_extra());
-        local::LOST_AT_EXIT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        local::LOST.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn context(&self) -> Option<Context> {
@@ -209,6 +226,28 @@ impl SpanGuard {
     fn open(&mut self) -> Option<&mut OpenSpan> {
         // SAFETY: `open` is initialised exactly when `active` is set.
         self.active.then(|| unsafe { self.open.assume_init_mut() })
+    }
+
+    /// Runs the instrumented function's body. A panic inside marks the span failed with the panic's
+    /// own message (read from its payload, so it is right whichever hook runs and also for
+    /// `resume_unwind`), then goes on unwinding. Free on the path without a panic.
+    #[inline(always)]
+    pub fn run<R>(&mut self, body: impl FnOnce() -> R) -> R {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+            Ok(value) => value,
+            Err(payload) => {
+                self.panicked(&*payload);
+                std::panic::resume_unwind(payload)
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn panicked(&mut self, payload: &(dyn std::any::Any + Send)) {
+        if let Some(open) = self.open() {
+            open.mark_panicked_by(payload);
+        }
     }
 
     /// Whether attributes would be kept (lets the macro skip formatting when not recording).
@@ -317,7 +356,7 @@ impl Span {
     /// Makes the span current on this thread until the returned guard drops.
     pub fn enter(&mut self) -> Entered<'_> {
         let before = if self.0.is_active() { self.0.make_current() } else { (0, 0) };
-        Entered { span: self, before }
+        Entered { span: self, before, _not_send: std::marker::PhantomData }
     }
 
     /// Ends the span now.
@@ -377,9 +416,15 @@ impl SpanBuilder {
         if !running() {
             return Span(OpenSpan::INACTIVE);
         }
+        // Interning a call site locks and allocates; a span started meanwhile on this thread (by an
+        // allocator that records spans) is counted as dropped instead of interning again.
+        if local::busy() {
+            local::LOST.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Span(OpenSpan::INACTIVE);
+        }
         let (site, dynamic_name) = match self.name {
-            Cow::Borrowed(name) => (callsite::intern(name, self.kind, self.at), None),
-            Cow::Owned(name) => (callsite::dynamic(self.kind, self.at), Some(name)),
+            Cow::Borrowed(name) => (*local::Busy::enter(|| callsite::intern(name, self.kind, self.at)), None),
+            Cow::Owned(name) => (*local::Busy::enter(|| callsite::dynamic(self.kind, self.at)), Some(name)),
         };
         let mut open = match self.parent {
             Some(parent) => OpenSpan::start_under(site, parent),
@@ -395,10 +440,12 @@ impl SpanBuilder {
     }
 }
 
-/// A [`Span`] made current on this thread; dereferences to the span.
+/// A [`Span`] made current on this thread; dereferences to the span. Dropped on the same thread (it
+/// is not `Send`): it restores that thread's previous context.
 pub struct Entered<'a> {
     span: &'a mut Span,
     before: (u128, u64),
+    _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl std::ops::Deref for Entered<'_> {
@@ -437,12 +484,21 @@ impl Drop for Entered<'_> {
 pub fn in_span<R>(name: impl Into<Cow<'static, str>>, f: impl FnOnce(&mut Span) -> R) -> R {
     let mut span = Span::start(name);
     let mut entered = span.enter();
-    f(&mut entered)
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut entered))) {
+        Ok(value) => value,
+        Err(payload) => {
+            entered.0.mark_panicked_by(&*payload);
+            drop(entered);
+            std::panic::resume_unwind(payload)
+        }
+    }
 }
 
 /// A handle on the span that is current on this thread (the innermost `#[span]` function running, an
 /// entered [`Span`], or an instrumented future being polled). What is set through it reaches that span
-/// when its scope ends. With no current span, every call is a no-op.
+/// when its scope ends. With no current span, every call is a no-op and [`CurrentSpan::is_recording`]
+/// says false — also under a context attached with [`Context::attach`] before any span of this thread
+/// started in it: the span such a context names lives in another thread or process, out of reach.
 #[derive(Clone, Copy, Debug)]
 pub struct CurrentSpan {
     id: u64,
@@ -460,8 +516,10 @@ pub struct CurrentSpan {
 /// # load("x");
 /// ```
 pub fn current_span() -> CurrentSpan {
-    let id = if running() { hot().span.get() } else { 0 };
-    CurrentSpan { id }
+    let h = hot();
+    let id = if running() { h.span.get() } else { 0 };
+    // Under an attached context with no span of this thread started in it, no span is current here.
+    CurrentSpan { id: if id == h.attached.get() { 0 } else { id } }
 }
 
 impl CurrentSpan {

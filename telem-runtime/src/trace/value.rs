@@ -48,6 +48,44 @@ from_int!(I64 as i64: i8, i16, i32, i64, isize);
 from_int!(U64 as u64: u8, u16, u32, u64, usize);
 from_int!(F64 as f64: f32, f64);
 
+/// 128-bit integers: a number when the value fits in 64 bits (signed for `i128`, unsigned for
+/// `u128`), else its decimal digits as a string, so that no exporter has to round it.
+impl From<u128> for Value {
+    fn from(v: u128) -> Value {
+        u64::try_from(v).map(Value::U64).unwrap_or_else(|_| Value::Str(Cow::Owned(v.to_string())))
+    }
+}
+
+impl From<i128> for Value {
+    fn from(v: i128) -> Value {
+        i64::try_from(v).map(Value::I64).unwrap_or_else(|_| Value::Str(Cow::Owned(v.to_string())))
+    }
+}
+
+impl ToValue for u128 {
+    fn to_value(&self) -> Value {
+        Value::from(*self)
+    }
+}
+
+impl ToValue for i128 {
+    fn to_value(&self) -> Value {
+        Value::from(*self)
+    }
+}
+
+impl From<char> for Value {
+    fn from(v: char) -> Value {
+        Value::Str(Cow::Owned(v.to_string()))
+    }
+}
+
+impl ToValue for char {
+    fn to_value(&self) -> Value {
+        Value::from(*self)
+    }
+}
+
 impl From<bool> for Value {
     fn from(v: bool) -> Value {
         Value::Bool(v)
@@ -94,6 +132,43 @@ impl ToValue for str {
 impl ToValue for String {
     fn to_value(&self) -> Value {
         Value::Str(Cow::Owned(self.clone()))
+    }
+}
+
+impl From<Box<str>> for Value {
+    fn from(v: Box<str>) -> Value {
+        Value::Str(Cow::Owned(v.into()))
+    }
+}
+
+impl From<std::sync::Arc<str>> for Value {
+    fn from(v: std::sync::Arc<str>) -> Value {
+        Value::Str(Cow::Owned(v.as_ref().to_owned()))
+    }
+}
+
+/// Owned and shared strings are recorded as strings, not as their `Debug` text.
+impl ToValue for Cow<'_, str> {
+    fn to_value(&self) -> Value {
+        self.as_ref().to_value()
+    }
+}
+
+impl ToValue for Box<str> {
+    fn to_value(&self) -> Value {
+        self.as_ref().to_value()
+    }
+}
+
+impl ToValue for std::sync::Arc<str> {
+    fn to_value(&self) -> Value {
+        self.as_ref().to_value()
+    }
+}
+
+impl ToValue for std::rc::Rc<str> {
+    fn to_value(&self) -> Value {
+        self.as_ref().to_value()
     }
 }
 

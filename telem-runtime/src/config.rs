@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Spans a thread's ring holds at most unless configured: 4 MiB of records, taken in 64 KiB segments
+/// Spans a thread's ring holds at most unless configured: 4 MiB of records, taken in segments of up to 64 KiB
 /// only as far as the collector lags. At 35 M spans/s from one thread that covers the 2–4 ms a
 /// collector can wait for a CPU on a busy 2-vCPU machine; in steady state a thread cycles through
 /// far fewer segments (about what it records between two collector passes).

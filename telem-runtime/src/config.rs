@@ -199,8 +199,8 @@ impl Builder {
         self.batch_size = Some(spans);
         self
     }
-    /// The most spans queued for one exporter before batches are dropped for it (default 131 072; at
-    /// least the batch size, at most 2^32).
+    /// The most spans queued for one exporter before batches are dropped for it (default 131 072; 1 to
+    /// 2^32; a batch size set in the builder must not exceed it).
     pub fn queue_capacity(mut self, spans: usize) -> Self {
         self.queue_capacity = Some(spans);
         self

@@ -1,13 +1,15 @@
 //! Writes the instrumented function.
 //!
-//! A plain function gets a guard as its first statement: the span opens there and closes when the guard
-//! drops, after the return value is computed or while a panic unwinds. A function that produces a
-//! future gets its future wrapped, so the span covers the future's polls and not the call that built it.
+//! A plain function gets a guard as its first statement and runs its body through the guard: the span
+//! opens there and closes when the guard drops, after the return value is computed or while a panic
+//! unwinds (whose message the guard reads on the way). A function that produces a future gets its
+//! future wrapped, so the span covers the future's polls and not the call that built it.
 
 use crate::attr::Options;
 use crate::func::{arg_names, box_pin_tail, Func, Shape};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
+use syn::{ReturnType, Type};
 
 pub fn span(options: &Options, mut func: Func) -> TokenStream {
     let krate = match &options.krate {
@@ -30,13 +32,24 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
     }};
     let record = record_attributes(options, &func, &p);
     let mutable = (!record.is_empty()).then(|| quote!(mut));
-    let record = (!record.is_empty()).then(|| quote! { if __telem_span.is_recording() { #(#record)* } });
+    // `args` records `_unused` arguments too, which clippy (pedantic) would call a use of an ignored binding.
+    let record = (!record.is_empty()).then(|| {
+        quote! {
+            #[allow(clippy::used_underscore_binding)]
+            if __telem_span.is_recording() { #(#record)* }
+        }
+    });
 
     // The closure that runs the body says what it returns, so coercions (`Box<dyn Trait>`) and `?`
     // conversions work as in the plain function. `impl Trait` cannot be named there: left to inference.
     let returns = match &func.sig.output {
-        syn::ReturnType::Type(arrow, ty) if !contains_impl_trait(ty) => quote!(#arrow #ty),
+        ReturnType::Type(arrow, ty) if !contains_impl_trait(ty) => quote!(#arrow #ty),
         _ => quote!(),
+    };
+    let returns_never = matches!(&func.sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)));
+    let returns_unit = match &func.sig.output {
+        ReturnType::Default => true,
+        ReturnType::Type(_, ty) => matches!(&**ty, Type::Tuple(t) if t.elems.is_empty()),
     };
     let err_span = options.err.unwrap_or_else(proc_macro2::Span::call_site);
     let ret_span = options.ret.unwrap_or_else(proc_macro2::Span::call_site);
@@ -44,13 +57,22 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
     let early_return = has_return(&func.block);
     let block = &mut func.block;
     let body = match func.shape {
+        Shape::Sync if func.outer_attrs.iter().any(|a| a.path().is_ident("track_caller")) => {
+            // A closure loses `#[track_caller]` (`Location::caller()`, `unwrap` messages would name the
+            // closure's call in the expansion), so the body stays inline: a panic still marks the span
+            // failed when the guard drops, with the message `panicked`. `valid.rs` rejects `err` and
+            // `ret` here, which need the body's value before it is returned.
+            let stmts = &block.stmts;
+            quote! {
+                let #mutable __telem_span = #p::SpanGuard::enter(#site);
+                #record
+                #(#stmts)*
+            }
+        }
         Shape::Sync => {
-            let run = quote!(#p::call_once(move || #returns #block));
+            let run = quote!(__telem_span.run(move || #returns #block));
             let tail = match (options.err.is_some(), options.ret.is_some()) {
-                (false, false) => {
-                    let stmts = &block.stmts;
-                    quote!(#(#stmts)*)
-                }
+                (false, false) => run,
                 (true, ret) => {
                     let ok = ret.then(
                         || quote_spanned!(ret_span=> __telem_span.attribute("return", #p::debug_value(&__telem_ok));),
@@ -65,16 +87,20 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
                         }
                     }
                 }
+                // Nothing is ever returned.
+                (false, true) if returns_never => run,
+                (false, true) if returns_unit => quote_spanned! {ret_span=>
+                    #run;
+                    __telem_span.attribute("return", #p::debug_value(&()));
+                },
                 (false, true) => quote_spanned! {ret_span=>
                     let __telem_ret = #run;
-                    #[allow(unreachable_code)]
                     __telem_span.attribute("return", #p::debug_value(&__telem_ret));
                     __telem_ret
                 },
             };
-            let mutable = if options.err.is_some() || options.ret.is_some() { Some(quote!(mut)) } else { mutable };
             quote! {
-                let #mutable __telem_span = #p::SpanGuard::enter(#site);
+                let mut __telem_span = #p::SpanGuard::enter(#site);
                 #record
                 #tail
             }
@@ -95,8 +121,8 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
                     // An async block's output is inferred, not declared: an unreachable `return` of the
                     // declared type fixes it, so coercions and `?` conversions work as in the `async fn`.
                     let declare = match &func.sig.output {
-                        syn::ReturnType::Type(_, ty) if !contains_impl_trait(ty) => quote! {
-                            #[allow(unreachable_code, clippy::diverging_sub_expression)]
+                        ReturnType::Type(_, ty) if !contains_impl_trait(ty) && !returns_never => quote! {
+                            #[allow(unreachable_code)]
                             if false {
                                 let __telem_declared: #ty = loop {};
                                 return __telem_declared;

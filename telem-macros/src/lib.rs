@@ -73,4 +73,20 @@ mod tests {
         let out = super::span_impl(quote! { bogus }, quote! { fn f() {} }, false).to_string();
         assert!(out.contains("compile_error"), "{out}");
     }
+
+    #[test]
+    fn sync_bodies_run_through_the_guard_except_with_track_caller() {
+        let out = super::span_impl(quote! {}, quote! { fn f() -> u8 { 1 } }, true).to_string();
+        assert!(out.contains("__telem_span . run (move || -> u8 { 1 })"), "{out}");
+        let out = super::span_impl(quote! {}, quote! { #[track_caller] fn f() -> u8 { 1 } }, true).to_string();
+        assert!(!out.contains(". run"), "{out}");
+    }
+
+    #[test]
+    fn unit_and_never_returns_bind_no_return_value() {
+        let unit = super::span_impl(quote! { ret }, quote! { fn f() {} }, true).to_string();
+        assert!(!unit.contains("let __telem_ret"), "{unit}");
+        let never = super::span_impl(quote! { ret }, quote! { fn f() -> ! { loop {} } }, true).to_string();
+        assert!(!never.contains("\"return\""), "{never}");
+    }
 }

@@ -17,9 +17,32 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// Pending on its first poll, ready on the next: an await point for the pass programs' futures.
+pub struct YieldOnce(pub bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// Returns once, after being pending once.
+pub fn yield_once() -> YieldOnce {
+    YieldOnce(false)
+}
+
 /// One exported span, owned.
 #[derive(Debug, Clone)]
 pub struct Finished {
+    pub span_id: telem::SpanId,
+    pub parent_id: Option<telem::SpanId>,
     pub name: String,
     pub kind: telem::SpanKind,
     pub status: telem::Status,
@@ -32,6 +55,14 @@ impl Finished {
     }
 }
 
+/// The span named `name` (exactly one must have ended).
+pub fn named<'a>(spans: &'a [Finished], name: &str) -> &'a Finished {
+    match spans.iter().filter(|s| s.name == name).collect::<Vec<_>>()[..] {
+        [one] => one,
+        ref other => panic!("{} spans named {name:?} in {spans:#?}", other.len()),
+    }
+}
+
 #[derive(Clone, Default)]
 struct Collect(Arc<Mutex<Vec<Finished>>>);
 
@@ -40,6 +71,8 @@ impl telem::Exporter for Collect {
         let mut out = self.0.lock().unwrap();
         for s in batch.spans() {
             out.push(Finished {
+                span_id: s.span_id(),
+                parent_id: s.parent_id(),
                 name: s.name().to_owned(),
                 kind: s.kind(),
                 status: s.status(),

@@ -4,10 +4,13 @@
 //! opens there and closes when the guard drops, after the return value is computed or while a panic
 //! unwinds (whose message the guard reads on the way). A function that produces a future gets its
 //! future wrapped, so the span covers the future's polls and not the call that built it.
+//!
+//! What the user wrote keeps the user's spans: the body's braces, so lints on the function, such as
+//! `dead_code`, are reported and `#[expect]`ed as on any function, not taken for the macro's code.
 
 use crate::attr::Options;
 use crate::func::{arg_names, box_pin_tail, Func, Shape};
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, Group, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::{ReturnType, Type};
 
@@ -55,6 +58,7 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
     let ret_span = options.ret.unwrap_or_else(proc_macro2::Span::call_site);
     // The tail `Box::pin(…)` can be instrumented in place only when no early `return` bypasses it.
     let early_return = has_return(&func.block);
+    let brace = func.block.brace_token;
     let block = &mut func.block;
     let body = match func.shape {
         Shape::Sync if func.outer_attrs.iter().any(|a| a.path().is_ident("track_caller")) => {
@@ -149,12 +153,13 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
         }
     };
     let Func { outer_attrs, inner_attrs, vis, sig, .. } = func;
+    // The function's braces are the user's: the item's span then ends in the user's code, so lints on
+    // the function (`dead_code`) are reported, and `#[allow]`/`#[expect]`ed, as on any function.
+    let mut body = Group::new(Delimiter::Brace, quote! { #(#inner_attrs)* #body });
+    body.set_span(brace.span.join());
     quote! {
         #(#outer_attrs)*
-        #vis #sig {
-            #(#inner_attrs)*
-            #body
-        }
+        #vis #sig #body
     }
 }
 

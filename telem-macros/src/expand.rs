@@ -5,14 +5,16 @@
 //! unwinds (whose message the guard reads on the way). A function that produces a future gets its
 //! future wrapped, so the span covers the future's polls and not the call that built it.
 //!
-//! What the user wrote keeps the user's spans: the body's braces, so lints on the function, such as
-//! `dead_code`, are reported and `#[expect]`ed as on any function, not taken for the macro's code.
+//! What the user wrote keeps the user's spans: the body's braces (so lints on the function, such as
+//! `dead_code`, are reported and `#[expect]`ed as on any function, not taken for the macro's code) and
+//! the types the expansion declares (so a mismatch is reported on the user's expression and type).
 
 use crate::attr::Options;
 use crate::func::{arg_names, box_pin_tail, Func, Shape};
 use proc_macro2::{Delimiter, Group, TokenStream};
 use quote::{quote, quote_spanned};
-use syn::{ReturnType, Type};
+use syn::visit_mut::VisitMut;
+use syn::{ReturnType, Signature, Type};
 
 pub fn span(options: &Options, mut func: Func) -> TokenStream {
     let krate = match &options.krate {
@@ -44,11 +46,9 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
     });
 
     // The closure that runs the body says what it returns, so coercions (`Box<dyn Trait>`) and `?`
-    // conversions work as in the plain function. `impl Trait` cannot be named there: left to inference.
-    let returns = match &func.sig.output {
-        ReturnType::Type(arrow, ty) if !contains_impl_trait(ty) => quote!(#arrow #ty),
-        _ => quote!(),
-    };
+    // conversions work as in the plain function, and a mismatch is reported on the body's expression.
+    let declared = declared_type(&func.sig);
+    let returns = declared.as_ref().map(|ty| quote!(-> #ty));
     let returns_never = matches!(&func.sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)));
     let returns_unit = match &func.sig.output {
         ReturnType::Default => true,
@@ -124,18 +124,24 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
                 Shape::AsyncFn => {
                     // An async block's output is inferred, not declared: an unreachable `return` of the
                     // declared type fixes it, so coercions and `?` conversions work as in the `async fn`.
-                    let declare = match &func.sig.output {
-                        ReturnType::Type(_, ty) if !contains_impl_trait(ty) && !returns_never => quote! {
-                            #[allow(unreachable_code)]
-                            if false {
-                                let __telem_declared: #ty = loop {};
-                                return __telem_declared;
+                    // It stands outside the block of the body's statements, where the body's items and
+                    // `use`s cannot change what the type's names mean. Its `return` is spanned at the
+                    // return type, where "return type inferred to be … here" then points (the rest stays
+                    // the macro's, out of reach of lints such as `empty_loop`).
+                    let declare = match &declared {
+                        Some(ty) if !returns_never => {
+                            let fix = quote_spanned!(syn::spanned::Spanned::span(ty)=> return __telem_declared;);
+                            quote! {
+                                #[allow(unreachable_code)]
+                                if false {
+                                    let __telem_declared: #ty = loop {};
+                                    #fix
+                                }
                             }
-                        },
+                        }
                         _ => quote!(),
                     };
-                    let stmts = &block.stmts;
-                    let future = inspect_output(options, quote!(async move { #declare #(#stmts)* }), &krate);
+                    let future = inspect_output(options, quote!(async move { #declare #block }), &krate);
                     quote! { #open __telem_span.instrument(#future).await }
                 }
                 Shape::ImplFuture => quote! { #open #built __telem_span.instrument(#wrapped) },
@@ -160,6 +166,46 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
     quote! {
         #(#outer_attrs)*
         #vis #sig #body
+    }
+}
+
+/// The return type as the expansion declares it on the closure or `let` that fixes the body's type:
+/// `()` when none is written, `_` in place of each `impl Trait` (`Box<impl Display>` is `Box<_>`), and
+/// nothing when the type is an `impl Trait` itself. Spanned where the user wrote it.
+fn declared_type(sig: &Signature) -> Option<Type> {
+    struct Infer;
+    impl VisitMut for Infer {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            match ty {
+                Type::ImplTrait(t) => {
+                    let underscore = syn::Token![_](t.impl_token.span);
+                    *ty = Type::Infer(syn::TypeInfer { underscore_token: underscore });
+                }
+                _ => syn::visit_mut::visit_type_mut(self, ty),
+            }
+        }
+    }
+    match &sig.output {
+        // At the parameters' closing parenthesis, where the return type would be written.
+        ReturnType::Default => {
+            let close = sig.paren_token.span.close();
+            Some(syn::parse_quote_spanned!(close=> ()))
+        }
+        ReturnType::Type(_, ty) if is_impl_trait(ty) => None,
+        ReturnType::Type(_, ty) => {
+            let mut ty = (**ty).clone();
+            Infer.visit_type_mut(&mut ty);
+            Some(ty)
+        }
+    }
+}
+
+fn is_impl_trait(ty: &Type) -> bool {
+    match ty {
+        Type::ImplTrait(_) => true,
+        Type::Paren(p) => is_impl_trait(&p.elem),
+        Type::Group(g) => is_impl_trait(&g.elem),
+        _ => false,
     }
 }
 
@@ -216,19 +262,6 @@ fn inspect_output(options: &Options, future: TokenStream, krate: &TokenStream) -
             }
         },
     }
-}
-
-/// Whether a type mentions `impl Trait` anywhere (such a type cannot be written on a closure).
-fn contains_impl_trait(ty: &syn::Type) -> bool {
-    struct Find(bool);
-    impl<'ast> syn::visit::Visit<'ast> for Find {
-        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
-            self.0 = true;
-        }
-    }
-    let mut find = Find(false);
-    syn::visit::Visit::visit_type(&mut find, ty);
-    find.0
 }
 
 /// Whether a block has a `return` of its own (not one inside a nested closure, async block or item).

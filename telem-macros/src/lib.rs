@@ -83,6 +83,16 @@ mod tests {
     }
 
     #[test]
+    fn declared_types_write_underscore_for_impl_trait_and_unit_for_none() {
+        let out = super::span_impl(quote! {}, quote! { fn f() -> Box<impl Display> { Box::new(1) } }, true);
+        assert!(out.to_string().contains("-> Box < _ >"), "{out}");
+        let out = super::span_impl(quote! {}, quote! { fn f() -> impl Display { 1 } }, true).to_string();
+        assert!(out.contains("move || { 1 }"), "{out}");
+        let out = super::span_impl(quote! {}, quote! { async fn f() {} }, true).to_string();
+        assert!(out.contains("let __telem_declared : () = loop { } ;"), "{out}");
+    }
+
+    #[test]
     fn unit_and_never_returns_bind_no_return_value() {
         let unit = super::span_impl(quote! { ret }, quote! { fn f() {} }, true).to_string();
         assert!(!unit.contains("let __telem_ret"), "{unit}");

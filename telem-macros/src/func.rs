@@ -17,7 +17,9 @@ pub enum Shape {
     AsyncFn,
     /// `fn … -> impl Future<Output = T>`: the span covers the returned future.
     ImplFuture,
-    /// `fn … -> Pin<Box<dyn Future<Output = T> …>>` (the `async_trait` shape): the span covers the future.
+    /// `fn … -> Pin<Box<dyn Future<Output = T> …>>` (the `async_trait` shape), or any return type (an
+    /// alias such as futures' `BoxFuture<'a, T>`) with a body ending in `Box::pin(async …)`: the span
+    /// covers the future.
     BoxedFuture,
 }
 
@@ -61,6 +63,9 @@ pub fn parse(item: TokenStream, errors: &mut Errors) -> Option<Func> {
         (Shape::ImplFuture, output)
     } else if let Some(output) = ret.as_ref().and_then(boxed_future_output) {
         (Shape::BoxedFuture, output)
+    } else if ret.as_ref().is_some_and(|ty| !matches!(ty, Type::ImplTrait(_))) && ends_in_box_pin_async(&f.block) {
+        // The future's `Output` is hidden behind the alias: any type may be a `Result` there.
+        (Shape::BoxedFuture, ret)
     } else {
         (Shape::Sync, ret)
     };
@@ -180,11 +185,26 @@ pub fn arg_names(sig: &Signature) -> Vec<(syn::Ident, Vec<Attribute>)> {
     names
 }
 
+/// Whether the block ends in `Box::pin(async …)`: then the function returns a boxed future, whatever
+/// its return type is called (`Box::pin` of anything else, `Box::pin(String::new())`, is no future).
+fn ends_in_box_pin_async(block: &Block) -> bool {
+    let Some(syn::Stmt::Expr(Expr::Call(call), None)) = block.stmts.last() else { return false };
+    let mut future = call.args.first();
+    while let Some(Expr::Paren(p)) = future {
+        future = Some(&p.expr);
+    }
+    is_box_pin(call) && matches!(future, Some(Expr::Async(_)))
+}
+
 /// If the block ends in `Box::pin(future)`, that future expression.
 pub fn box_pin_tail(block: &mut Block) -> Option<&mut Expr> {
     let syn::Stmt::Expr(Expr::Call(call), None) = block.stmts.last_mut()? else { return None };
-    let Expr::Path(f) = &*call.func else { return None };
+    is_box_pin(call).then(|| call.args.first_mut().expect("one argument"))
+}
+
+/// Whether a call is `Box::pin(x)` (`std::boxed::Box::pin`, `::std::boxed::Box::pin`, …).
+fn is_box_pin(call: &syn::ExprCall) -> bool {
+    let Expr::Path(f) = &*call.func else { return false };
     let segs: Vec<String> = f.path.segments.iter().map(|s| s.ident.to_string()).collect();
-    let is_box_pin = segs.len() >= 2 && segs[segs.len() - 2] == "Box" && segs[segs.len() - 1] == "pin";
-    (is_box_pin && call.args.len() == 1).then(|| call.args.first_mut().expect("one argument"))
+    segs.len() >= 2 && segs[segs.len() - 2] == "Box" && segs[segs.len() - 1] == "pin" && call.args.len() == 1
 }

@@ -74,6 +74,25 @@ mod tests {
         assert!(out.contains("compile_error"), "{out}");
     }
 
+    fn shape(item: proc_macro2::TokenStream) -> crate::func::Shape {
+        let mut errors = crate::valid::Errors::default();
+        crate::func::parse(item, &mut errors).expect("a function").shape
+    }
+
+    #[test]
+    fn a_box_pin_async_tail_is_a_boxed_future_whatever_the_return_type() {
+        use crate::func::Shape;
+        let aliased = quote! { fn get(&self) -> BoxFuture<'_, usize> { Box::pin(async move { self.n }) } };
+        assert_eq!(shape(aliased), Shape::BoxedFuture);
+        let spelled = quote! { fn get(&self) -> Pin<Box<dyn Future<Output = u8> + '_>> { Box::pin(async { 1 }) } };
+        assert_eq!(shape(spelled), Shape::BoxedFuture);
+        // `Box::pin` of something that is not an async block proves nothing about the return type.
+        let pinned_string = quote! { fn s() -> Pin<Box<String>> { Box::pin(String::new()) } };
+        assert_eq!(shape(pinned_string), Shape::Sync);
+        let not_tail = quote! { fn f() -> Fut { let f = Box::pin(async {}); f } };
+        assert_eq!(shape(not_tail), Shape::Sync);
+    }
+
     #[test]
     fn sync_bodies_run_through_the_guard_except_with_track_caller() {
         let out = super::span_impl(quote! {}, quote! { fn f() -> u8 { 1 } }, true).to_string();

@@ -1,8 +1,8 @@
 //! A thread's bounded ring of [`Record`]s, made of segments that change hands instead of being copied.
 //!
 //! The owning thread (the producer) writes records into its current *segment* (up to 1024 records,
-//! 64 KiB). A full segment is *sealed*: its pointer goes into a small single-producer single-consumer
-//! queue, and the producer carries on in a fresh segment. The collector (the one consumer) takes sealed
+//! 64 KiB). A full segment is *sealed*: it is pointed at its successor and a count is published, and
+//! the producer carries on in that fresh segment. The collector (the one consumer) takes sealed
 //! segments by pointer and hands them to exporters inside [`Run`]s; when the last exporter is done with
 //! a batch, the segment goes back to its ring's free list and the producer reuses it. So no thread ever
 //! copies a span's 64 bytes from the core that wrote them: the collector touches pointers only, and an
@@ -291,7 +291,7 @@ impl Ring {
             return Push::Dropped;
         };
         if crowded {
-            // The collector, woken when a quarter of the queue was sealed, has not come: it may be
+            // The collector, woken when a quarter of the ring was sealed, has not come: it may be
             // queued behind this very thread on its CPU (the scheduler often wakes it here) and then
             // runs only when this thread's time slice ends, milliseconds later. Let it run first. One
             // `sched_yield` per segment at most, and only under this pressure; it never waits.
@@ -537,6 +537,8 @@ impl Drop for Run {
     }
 }
 
+#[cfg(test)]
+mod concurrent;
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -443,9 +443,14 @@ impl Runtime {
     /// is not started again, and no other runtime is touched.
     pub fn shutdown(&self, timeout: Duration) -> bool {
         let deadline = Deadline::after(timeout);
-        if self.phase.compare_exchange(RUNNING, STOPPING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-            // This runtime owned the global state: new spans stop starting now.
-            STATE.store(local::STOPPING, Ordering::Release);
+        {
+            // Under the lock the collector takes to mark the final drain done, so the global state
+            // cannot be set to stopping after that drain (and after a next `init`) has already happened.
+            let _stopped = self.stopped.0.lock().unwrap_or_else(|e| e.into_inner());
+            if self.phase.compare_exchange(RUNNING, STOPPING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                // This runtime owned the global state: new spans stop starting now.
+                STATE.store(local::STOPPING, Ordering::Release);
+            }
         }
         self.wake_collector();
         let left = deadline.left().unwrap_or(Duration::MAX);

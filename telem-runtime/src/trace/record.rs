@@ -50,7 +50,12 @@ pub(crate) struct Extra {
 }
 
 /// Mask of the two low bits of [`Record::site`] that hold the status code. `CallSite` is 8-aligned.
-const STATUS_BITS: usize = 0b11;
+pub(crate) const STATUS_BITS: usize = 0b11;
+/// Status code of an error (with its message in the `Extra`, if any).
+pub(crate) const ERROR: usize = 2;
+/// Status code of a span an unwind went through without its payload being seen: error "panicked",
+/// recorded without allocating.
+pub(crate) const PANICKED: usize = 3;
 
 /// One finished span: exactly one 64-byte cache line, so a ring slot is written with one line store
 /// and handed to the collector as one line.
@@ -85,7 +90,10 @@ impl Record {
         match self.site & STATUS_BITS {
             0 => Status::Unset,
             1 => Status::Ok,
-            _ => Status::Error(self.extra.as_ref().and_then(|e| e.status_message.clone()).unwrap_or(Cow::Borrowed(""))),
+            ERROR => {
+                Status::Error(self.extra.as_ref().and_then(|e| e.status_message.clone()).unwrap_or(Cow::Borrowed("")))
+            }
+            _ => Status::Error(Cow::Borrowed("panicked")),
         }
     }
 

@@ -5,7 +5,7 @@ use crate::collect::local::{self, hot, running, Pending};
 use crate::ids::{SpanId, TraceId};
 use crate::trace::callsite::{self, CallSite, SpanKind};
 use crate::trace::context::Context;
-use crate::trace::record::{Extra, Record, Status};
+use crate::trace::record::{Extra, Record, Status, ERROR, PANICKED, STATUS_BITS};
 use crate::trace::value::Value;
 use std::borrow::Cow;
 use std::fmt;
@@ -155,8 +155,9 @@ impl OpenSpan {
     /// than guess from an earlier, possibly unrelated one.
     #[cold]
     pub fn mark_panicked(&mut self) {
-        if self.site & 0b11 != Status::Error(Cow::Borrowed("")).code() {
-            self.set_status(Status::Error(Cow::Borrowed("panicked")));
+        // Status bits only, no allocation: an allocator that records spans may be what is unwinding.
+        if self.is_active() && self.site & STATUS_BITS < ERROR {
+            self.site = (self.site & !STATUS_BITS) | PANICKED;
         }
     }
 

@@ -108,16 +108,7 @@ fn init_waits_for_a_runtime_shutting_down_on_another_thread() {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     let stop = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..2)
-        .map(|_| {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    unit();
-                }
-            })
-        })
-        .collect();
+    let workers = ending_spans(&stop);
     for _ in 0..30 {
         let (telem, memory) = common::start_with(|b| b.ring_capacity(256));
         std::thread::sleep(std::time::Duration::from_millis(2));
@@ -150,16 +141,7 @@ fn after_shutdown_in_flight_stays_zero_while_spans_keep_ending() {
     use std::sync::Arc;
     let stop = Arc::new(AtomicBool::new(false));
     let (telem, _memory) = common::start_with(|b| b.ring_capacity(256));
-    let workers: Vec<_> = (0..2)
-        .map(|_| {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    unit();
-                }
-            })
-        })
-        .collect();
+    let workers = ending_spans(&stop);
     std::thread::sleep(std::time::Duration::from_millis(20));
     assert!(telem.shutdown());
     for _ in 0..200 {
@@ -171,6 +153,20 @@ fn after_shutdown_in_flight_stays_zero_while_spans_keep_ending() {
     }
     stop.store(true, Ordering::Relaxed);
     workers.into_iter().for_each(|w| w.join().unwrap());
+}
+
+/// Two threads ending spans until `stop` is set.
+fn ending_spans(stop: &std::sync::Arc<std::sync::atomic::AtomicBool>) -> Vec<std::thread::JoinHandle<()>> {
+    (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    unit();
+                }
+            })
+        })
+        .collect()
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {

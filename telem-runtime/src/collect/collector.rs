@@ -218,6 +218,8 @@ pub(crate) struct Runtime {
     /// Signalled when the phase becomes `STOPPED`.
     stopped: (Mutex<()>, Condvar),
     flush_requested: AtomicU64,
+    /// The collector's buffer for the lanes of one pass (see `drain_rings`).
+    lanes: Mutex<Vec<Arc<Lane>>>,
     signal: Arc<(Mutex<()>, Condvar)>,
     collector: Mutex<Option<JoinHandle<()>>>,
     exporter_threads: Mutex<Vec<JoinHandle<()>>>,
@@ -267,6 +269,7 @@ impl Runtime {
             final_taken: AtomicU64::new(0),
             stopped: (Mutex::new(()), Condvar::new()),
             flush_requested: AtomicU64::new(0),
+            lanes: Mutex::new(Vec::new()),
             signal,
             collector: Mutex::new(None),
             exporter_threads: Mutex::new(threads),
@@ -376,8 +379,11 @@ impl Runtime {
         let mut fullest = 0;
         let mut retired = Vec::new();
         // The registry is not held while taking: dispatching allocates, and a span recorded by an
-        // allocator on this thread may need the registry to make this thread's own ring.
-        for lane in lanes() {
+        // allocator on this thread may need the registry to make this thread's own ring. The lanes
+        // are copied into a buffer kept across passes, so a pass allocates nothing for them.
+        let mut lanes = std::mem::take(&mut *self.lanes.lock().unwrap_or_else(|e| e.into_inner()));
+        lanes.extend(local::registry().lanes.iter().cloned());
+        for lane in &lanes {
             let orphaned = lane.orphaned.load(Ordering::Acquire);
             let moved = lane.ring.take(everything || orphaned, &mut |run| {
                 if *batch_len > 0 && *batch_len + run.len() > size {
@@ -391,9 +397,11 @@ impl Runtime {
             });
             fullest = fullest.max(moved);
             if orphaned && lane.ring.len() == 0 {
-                retired.push(lane);
+                retired.push(lane.clone());
             }
         }
+        lanes.clear();
+        *self.lanes.lock().unwrap_or_else(|e| e.into_inner()) = lanes;
         if !retired.is_empty() {
             let mut registry = local::registry();
             let registry = &mut *registry;

@@ -55,11 +55,15 @@
 pub use telem_macros::span;
 
 pub use telem_runtime::{
-    current_span, flush, in_span, init, shutdown, stats, try_init, with_current_context, Batch, Builder, CallSite,
-    Config, ConfigError, ConsoleMode, Context, ContextGuard, CurrentSpan, Entered, ExportError, Exporter,
-    ExporterRegistration, ExporterStats, InitError, Span, SpanBuilder, SpanData, SpanId, SpanKind, SpanRef, Stats,
-    Status, Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value, WithContext,
+    current_span, flush, in_span, init, shutdown, spawn, stats, try_init, with_current_context, Attributes, Batch,
+    Builder, CallSite, Config, ConfigError, ConsoleMode, Context, ContextGuard, CurrentSpan, Entered, ExportError,
+    Exporter, ExporterRegistration, ExporterStats, FutureExt, InitError, IntoParent, Link, Sampler, Span, SpanBuilder,
+    SpanData, SpanId, SpanKind, SpanRef, Stats, Status, Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value,
+    WithContext,
 };
+
+/// W3C Trace Context and Baggage across process boundaries.
+pub use telem_runtime::propagation;
 
 /// The built-in exporters, for use with [`Builder::with_exporter`] or on their own.
 pub mod exporters {

@@ -367,7 +367,7 @@ fn current_span_names_no_span_under_a_context_attached_from_elsewhere() {
             telem::current_span().set_attribute("kept", 1);
         });
         assert!(!telem::current_span().is_recording());
-        assert_eq!(telem::Context::current(), Some(remote), "the context still propagates");
+        assert_eq!(telem::Context::current(), Some(remote.clone()), "the context still propagates");
     }
     assert!(telem.shutdown());
     let spans = memory.spans();

@@ -14,17 +14,20 @@ mod config;
 pub mod export;
 mod ids;
 mod lifecycle;
+pub mod propagation;
 mod trace;
 
 pub use collect::local::ThreadInfo;
 pub use config::{Builder, Config, ConfigError, ConsoleMode, InitError};
-pub use export::{Batch, ExportError, Exporter, ExporterRegistration, SpanData, SpanRef};
+pub use export::{Attributes, Batch, ExportError, Exporter, ExporterRegistration, SpanData, SpanRef};
 pub use ids::{SpanId, TraceId};
 pub use lifecycle::{flush, init, shutdown, stats, try_init, ExporterStats, Stats, Telem};
+pub use propagation::TraceparentError;
 pub use trace::callsite::{CallSite, SpanKind};
-pub use trace::context::{Context, ContextGuard, TraceparentError};
-pub use trace::future::{with_current_context, WithContext};
-pub use trace::record::Status;
+pub use trace::context::{spawn, Context, ContextGuard};
+pub use trace::future::{with_current_context, FutureExt, IntoParent, WithContext};
+pub use trace::record::{Link, Status};
+pub use trace::sampler::Sampler;
 pub use trace::span::{current_span, in_span, CurrentSpan, Entered, Span, SpanBuilder};
 pub use trace::value::{ToValue, Value};
 
@@ -32,8 +35,10 @@ pub use trace::value::{ToValue, Value};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::trace::callsite::{CallSite, SpanKind};
-    pub use crate::trace::future::{FutureSpan, Instrumented};
+    pub use crate::trace::future::{FutureSpan, Instrumented, Parent};
     pub use crate::trace::span::SpanGuard;
+    pub use crate::trace::step::{CheckAny, CheckDisplay, Checked, StepAwait, StepGuard};
+    pub use crate::trace::value::Value;
     pub use crate::trace::value::{debug_value, ViaDebug, ViaToValue, Wrap};
     pub use inventory;
 

@@ -76,7 +76,7 @@ impl telem::Exporter for Collect {
                 name: s.name().to_owned(),
                 kind: s.kind(),
                 status: s.status(),
-                attributes: s.attributes().iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+                attributes: s.attributes().map(|(k, v)| (k.to_owned(), v.clone())).collect(),
             });
         }
         Ok(())

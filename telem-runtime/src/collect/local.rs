@@ -108,11 +108,25 @@ pub(crate) fn busy() -> bool {
     HOT.try_with(|h| h.busy.get()).unwrap_or(true)
 }
 
+/// The ids and flags that are current on a thread: what a span started now hangs under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Current {
+    pub trace: u128,
+    pub span: u64,
+    pub flags: u8,
+}
+
+impl Current {
+    pub const NONE: Current = Current { trace: 0, span: 0, flags: 0 };
+}
+
 /// The hot thread-local state.
 pub(crate) struct Hot {
     pub lane: Cell<*const Lane>,
     pub trace: Cell<u128>,
     pub span: Cell<u64>,
+    /// The W3C trace flags of the current context (`context::SAMPLED`, `context::RANDOM`).
+    pub flags: Cell<u8>,
     rng: Cell<u64>,
     /// The high half of the trace ids this thread starts: random, drawn once per thread.
     trace_prefix: Cell<u64>,
@@ -129,7 +143,7 @@ pub(crate) struct Hot {
 
 thread_local! {
     pub(crate) static HOT: Hot = const {
-        Hot { lane: Cell::new(std::ptr::null()), trace: Cell::new(0), span: Cell::new(0), rng: Cell::new(0), trace_prefix: Cell::new(0), pending: Cell::new(0), busy: Cell::new(false), attached: Cell::new(0) }
+        Hot { lane: Cell::new(std::ptr::null()), trace: Cell::new(0), span: Cell::new(0), flags: Cell::new(0), rng: Cell::new(0), trace_prefix: Cell::new(0), pending: Cell::new(0), busy: Cell::new(false), attached: Cell::new(0) }
     };
     /// Keeps this thread's lane alive and marks it orphaned when the thread exits.
     static OWNER: RefCell<Option<LaneOwner>> = const { RefCell::new(None) };
@@ -156,12 +170,13 @@ impl Drop for LaneOwner {
 }
 
 impl Hot {
-    /// Makes `(trace, span)` the current context; returns the one it replaces.
+    /// Makes `current` the current context; returns the one it replaces.
     #[inline(always)]
-    pub fn replace_current(&self, current: (u128, u64)) -> (u128, u64) {
-        let before = (self.trace.get(), self.span.get());
-        self.trace.set(current.0);
-        self.span.set(current.1);
+    pub fn replace_current(&self, current: Current) -> Current {
+        let before = Current { trace: self.trace.get(), span: self.span.get(), flags: self.flags.get() };
+        self.trace.set(current.trace);
+        self.span.set(current.span);
+        self.flags.set(current.flags);
         before
     }
 

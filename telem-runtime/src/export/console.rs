@@ -71,9 +71,9 @@ pub(crate) fn text_line(out: &mut Vec<u8>, span: &SpanRef<'_>) {
         }
     }
     let attributes = span.attributes();
-    if !attributes.is_empty() {
+    if attributes.len() != 0 {
         out.extend_from_slice(b" {");
-        for (i, (k, v)) in attributes.iter().enumerate() {
+        for (i, (k, v)) in attributes.enumerate() {
             let _ = write!(out, "{}{}: ", if i > 0 { ", " } else { "" }, k.escape_debug());
             let _ = match v {
                 Value::Str(s) => write!(out, "{s:?}"),

@@ -59,7 +59,7 @@ pub(crate) fn write_span(out: &mut Vec<u8>, span: &SpanRef<'_>, service: &str) {
         _ => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"attributes\":{");
-    for (i, (k, v)) in span.attributes().iter().enumerate() {
+    for (i, (k, v)) in span.attributes().enumerate() {
         if i > 0 {
             out.push(b',');
         }

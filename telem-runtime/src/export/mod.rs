@@ -15,7 +15,7 @@ use crate::collect::ring::Run;
 use crate::config::Config;
 use crate::ids::{SpanId, TraceId};
 use crate::trace::callsite::SpanKind;
-use crate::trace::record::{Record, Status};
+use crate::trace::record::{Link, Record, Status};
 use crate::trace::value::Value;
 use std::borrow::Cow;
 use std::fmt;
@@ -175,7 +175,15 @@ impl<'a> SpanRef<'a> {
 
     /// Start, Unix nanoseconds.
     pub fn start_unix_ns(&self) -> u64 {
-        self.clock.unix_ns(self.record.start)
+        match self.unix_times() {
+            Some((start, _)) => start,
+            None => self.clock.unix_ns(self.record.start),
+        }
+    }
+
+    /// Times the caller measured (`telem::record`), instead of ticks.
+    fn unix_times(&self) -> Option<(u64, u64)> {
+        self.record.extra.as_ref().and_then(|e| e.unix_times)
     }
 
     /// End, Unix nanoseconds.
@@ -185,7 +193,10 @@ impl<'a> SpanRef<'a> {
 
     /// Duration in nanoseconds.
     pub fn duration_ns(&self) -> u64 {
-        self.clock.duration_ns(self.record.start, self.record.end)
+        match self.unix_times() {
+            Some((start, end)) => end.saturating_sub(start),
+            None => self.clock.duration_ns(self.record.start, self.record.end),
+        }
     }
 
     /// The status.
@@ -198,14 +209,21 @@ impl<'a> SpanRef<'a> {
         matches!(self.record.status(), Status::Error(_))
     }
 
-    /// The attributes, in the order they were set.
-    pub fn attributes(&self) -> &'a [(Cow<'static, str>, Value)] {
-        self.record.attributes()
+    /// The attributes: first those of the call site (a step's `step.index` and `step.name`), then
+    /// those set on the span, in the order they were set.
+    pub fn attributes(&self) -> Attributes<'a> {
+        Attributes { fixed: self.record.call_site().attributes.iter(), set: self.record.attributes().iter() }
     }
 
     /// The attribute named `key`, if set (the last one set wins).
     pub fn attribute(&self, key: &str) -> Option<&'a Value> {
-        self.attributes().iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+        let set = self.record.attributes().iter().rev().find(|(k, _)| k == key).map(|(_, v)| v);
+        set.or_else(|| self.record.call_site().attributes.iter().find(|(k, _)| *k == key).map(|(_, v)| v))
+    }
+
+    /// The span's links (OpenTelemetry span links), in the order they were added.
+    pub fn links(&self) -> &'a [Link] {
+        self.record.links()
     }
 
     /// `module_path!()` of the instrumented function; empty for manual spans.
@@ -241,7 +259,8 @@ impl SpanRef<'_> {
             start_unix_ns: self.start_unix_ns(),
             end_unix_ns: self.end_unix_ns(),
             status: self.status(),
-            attributes: self.attributes().iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            attributes: self.attributes().map(|(k, v)| (k.to_owned(), v.clone())).collect(),
+            links: self.links().to_vec(),
             module: self.module(),
             file: self.file(),
             line: self.line(),
@@ -263,6 +282,7 @@ pub struct SpanData {
     pub end_unix_ns: u64,
     pub status: Status,
     pub attributes: Vec<(String, Value)>,
+    pub links: Vec<Link>,
     pub module: &'static str,
     pub file: &'static str,
     pub line: u32,
@@ -284,7 +304,33 @@ impl fmt::Debug for SpanRef<'_> {
             .field("span_id", &self.span_id())
             .field("parent_id", &self.parent_id())
             .field("status", &self.status())
-            .field("attributes", &self.attributes())
+            .field("attributes", &self.attributes().collect::<Vec<_>>())
+            .field("links", &self.links())
             .finish()
     }
 }
+
+/// The attributes of a span: see [`SpanRef::attributes`].
+#[derive(Clone)]
+pub struct Attributes<'a> {
+    fixed: std::slice::Iter<'a, (&'static str, Value)>,
+    set: std::slice::Iter<'a, (Cow<'static, str>, Value)>,
+}
+
+impl<'a> Iterator for Attributes<'a> {
+    type Item = (&'a str, &'a Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.fixed.next() {
+            Some((k, v)) => Some((k, v)),
+            None => self.set.next().map(|(k, v)| (&**k, v)),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.fixed.len() + self.set.len();
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Attributes<'_> {}

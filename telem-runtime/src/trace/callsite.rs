@@ -37,6 +37,7 @@ impl SpanKind {
 /// Where a span comes from: built at compile time by `#[span]` as a `static`, so the hot path carries
 /// one pointer to it instead of copying strings.
 #[derive(Debug)]
+#[repr(align(16))] // the record keeps status and sampling bits in the four low bits of its address
 pub struct CallSite {
     /// Span name.
     pub name: &'static str,
@@ -48,13 +49,23 @@ pub struct CallSite {
     pub file: &'static str,
     /// `line!()`.
     pub line: u32,
+    /// Attributes every span of this call site has (a `#[step]`'s index and name), kept once here
+    /// instead of in each record.
+    pub attributes: &'static [(&'static str, crate::Value)],
 }
 
 impl CallSite {
     /// Used by the macros to build the `static`.
     #[doc(hidden)]
     pub const fn new(name: &'static str, kind: SpanKind, module: &'static str, file: &'static str, line: u32) -> Self {
-        CallSite { name, kind, module, file, line }
+        CallSite { name, kind, module, file, line, attributes: &[] }
+    }
+
+    /// With attributes every span of the call site carries.
+    #[doc(hidden)]
+    pub const fn with_attributes(mut self, attributes: &'static [(&'static str, crate::Value)]) -> Self {
+        self.attributes = attributes;
+        self
     }
 }
 

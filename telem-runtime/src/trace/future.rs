@@ -35,12 +35,19 @@ impl FutureSpan {
     /// Whether attributes would be kept.
     #[inline(always)]
     pub fn is_recording(&self) -> bool {
-        self.0.is_active()
+        self.0.is_recording()
     }
 
     /// Adds an attribute.
     pub fn attribute(&mut self, key: &'static str, value: Value) {
         self.0.set_attribute(Cow::Borrowed(key), value);
+    }
+
+    /// `links(…)`: links the span to `to` (nothing for `None`).
+    pub fn link(&mut self, to: impl crate::IntoParent) {
+        if let Some(to) = to.into_parent() {
+            self.0.add_link(&to, Vec::new());
+        }
     }
 
     /// Puts `future` inside the span.
@@ -69,7 +76,7 @@ impl<F: Future> Instrumented<F> {
 /// Restores the thread's context after a poll, also when the poll panics.
 struct Polling<'a> {
     span: &'a mut OpenSpan,
-    before: (u128, u64),
+    before: crate::collect::local::Current,
 }
 
 impl Drop for Polling<'_> {
@@ -118,11 +125,12 @@ impl<F> Drop for Instrumented<F> {
     }
 }
 
-/// A future that runs every poll under the context that was current when it was made. Made by
-/// [`with_current_context`].
+/// A future that runs every poll under a context: made by [`with_current_context`] and
+/// [`FutureExt::with_context`].
 pub struct WithContext<F> {
     future: F,
-    context: Option<crate::Context>,
+    /// `None`: nothing to attach; `Some(None)`: no context (spans it starts begin new traces).
+    parent: Option<Option<crate::Context>>,
 }
 
 /// Binds `future` to the context current now, so spans it starts when polled elsewhere (a spawned task,
@@ -135,7 +143,84 @@ pub struct WithContext<F> {
 /// tokio::spawn(telem::with_current_context(handle(request)));
 /// ```
 pub fn with_current_context<F: Future>(future: F) -> WithContext<F> {
-    WithContext { future, context: crate::Context::current() }
+    WithContext { future, parent: crate::Context::current().map(Some) }
+}
+
+/// `.with_context(ctx)` on any future: every poll runs under `ctx`.
+pub trait FutureExt: Future + Sized {
+    /// Runs every poll of this future under `parent` (a [`Context`](crate::Context), a reference to
+    /// one, or an `Option` of either: `None` runs it outside any trace, so its spans start new ones).
+    ///
+    /// ```ignore
+    /// use telem::FutureExt as _;
+    /// let ctx = telem::propagation::extract(&headers);
+    /// tokio::spawn(handle(request).with_context(ctx));
+    /// ```
+    fn with_context(self, parent: impl IntoParent) -> WithContext<Self> {
+        WithContext { future: self, parent: Some(parent.into_parent()) }
+    }
+}
+
+impl<F: Future> FutureExt for F {}
+
+/// What can name the parent of a span: a [`Context`](crate::Context), a reference to one, or an
+/// `Option` of either, where `None` means a new trace.
+pub trait IntoParent {
+    /// The parent context, or `None` for a new trace.
+    fn into_parent(self) -> Option<crate::Context>;
+}
+
+impl IntoParent for crate::Context {
+    fn into_parent(self) -> Option<crate::Context> {
+        Some(self)
+    }
+}
+
+impl IntoParent for &crate::Context {
+    fn into_parent(self) -> Option<crate::Context> {
+        Some(self.clone())
+    }
+}
+
+impl IntoParent for Option<crate::Context> {
+    fn into_parent(self) -> Option<crate::Context> {
+        self
+    }
+}
+
+impl IntoParent for Option<&crate::Context> {
+    fn into_parent(self) -> Option<crate::Context> {
+        self.cloned()
+    }
+}
+
+impl IntoParent for &Option<crate::Context> {
+    fn into_parent(self) -> Option<crate::Context> {
+        self.clone()
+    }
+}
+
+/// The `parent = …` of `#[span]` and `#[flow]`, evaluated once.
+#[doc(hidden)]
+pub struct Parent(Option<crate::Context>);
+
+impl Parent {
+    pub fn new(parent: impl IntoParent) -> Parent {
+        Parent(parent.into_parent())
+    }
+
+    /// Makes the parent current on this thread (or, for `None`, no context at all) until the guard drops.
+    pub fn enter(&self) -> crate::ContextGuard {
+        match &self.0 {
+            Some(ctx) => ctx.attach(),
+            None => crate::trace::context::detach(),
+        }
+    }
+
+    /// Runs every poll of `future` under the parent.
+    pub fn instrument<F: Future>(self, future: F) -> WithContext<F> {
+        WithContext { future, parent: Some(self.0) }
+    }
 }
 
 impl<F: Future> Future for WithContext<F> {
@@ -145,9 +230,13 @@ impl<F: Future> Future for WithContext<F> {
         // SAFETY: `future` is structurally pinned and never moved out.
         let this = unsafe { self.get_unchecked_mut() };
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
-        match this.context {
-            Some(context) => {
+        match &this.parent {
+            Some(Some(context)) => {
                 let _attached = context.attach();
+                future.poll(cx)
+            }
+            Some(None) => {
+                let _detached = crate::trace::context::detach();
                 future.poll(cx)
             }
             None => future.poll(cx),

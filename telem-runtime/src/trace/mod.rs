@@ -6,5 +6,7 @@ pub(crate) mod callsite;
 pub(crate) mod context;
 pub(crate) mod future;
 pub(crate) mod record;
+pub(crate) mod sampler;
 pub(crate) mod span;
+pub(crate) mod step;
 pub(crate) mod value;

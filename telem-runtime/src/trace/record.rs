@@ -47,10 +47,33 @@ pub(crate) struct Extra {
     pub name: Option<Cow<'static, str>>,
     pub attributes: Vec<(Cow<'static, str>, Value)>,
     pub status_message: Option<Cow<'static, str>>,
+    pub links: Vec<Link>,
+    /// Start and end in Unix nanoseconds, for a span measured by the caller (`telem::record`) rather
+    /// than by ticks.
+    pub unix_times: Option<(u64, u64)>,
 }
 
-/// Mask of the two low bits of [`Record::site`] that hold the status code. `CallSite` is 8-aligned.
+/// An OpenTelemetry span link: a span this one relates to, with attributes of its own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Link {
+    /// The linked span's trace.
+    pub trace_id: crate::TraceId,
+    /// The linked span.
+    pub span_id: crate::SpanId,
+    /// The linked context's sampled flag.
+    pub sampled: bool,
+    /// Attributes of the link.
+    pub attributes: Vec<(Cow<'static, str>, Value)>,
+}
+
+/// Mask of the two low bits of [`Record::site`] that hold the status code. `CallSite` is 16-aligned:
+/// the four low bits of its address are free.
 pub(crate) const STATUS_BITS: usize = 0b11;
+/// Site bit: the sampler said no; recorded only for the keep-errors rule.
+pub(crate) const UNSAMPLED: usize = 0b100;
+/// Site bit: the first span of its trace in this process (no parent, or a parent from elsewhere).
+pub(crate) const LOCAL_ROOT: usize = 0b1000;
+const SITE_BITS: usize = 0b1111;
 /// Status code of an error (with its message in the `Extra`, if any).
 pub(crate) const ERROR: usize = 2;
 /// Status code of a span an unwind went through without its payload being seen: error "panicked",
@@ -72,7 +95,7 @@ pub(crate) struct Record {
 }
 
 const _: () = assert!(std::mem::size_of::<Record>() == 64);
-const _: () = assert!(std::mem::align_of::<CallSite>() >= 4);
+const _: () = assert!(std::mem::align_of::<CallSite>() >= 16);
 
 impl Record {
     /// Packs a call site and a status code into one word.
@@ -83,7 +106,7 @@ impl Record {
 
     pub fn call_site(&self) -> &'static CallSite {
         // SAFETY: `site` was made by `site_word` from a `&'static CallSite`; masking restores it.
-        unsafe { &*((self.site & !STATUS_BITS) as *const CallSite) }
+        unsafe { &*((self.site & !SITE_BITS) as *const CallSite) }
     }
 
     pub fn status(&self) -> Status {
@@ -102,6 +125,22 @@ impl Record {
             Some(name) => name,
             None => self.call_site().name,
         }
+    }
+
+    pub fn is_unsampled(&self) -> bool {
+        self.site & UNSAMPLED != 0
+    }
+
+    pub fn is_local_root(&self) -> bool {
+        self.site & LOCAL_ROOT != 0
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.site & STATUS_BITS >= ERROR
+    }
+
+    pub fn links(&self) -> &[Link] {
+        self.extra.as_ref().map(|e| &e.links[..]).unwrap_or(&[])
     }
 
     pub fn attributes(&self) -> &[(Cow<'static, str>, Value)] {

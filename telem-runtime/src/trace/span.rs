@@ -1,11 +1,11 @@
 //! Open spans: the one mechanism behind `#[span]` guards, instrumented futures and manual spans.
 
 use crate::clock;
-use crate::collect::local::{self, hot, running, Pending};
-use crate::ids::{SpanId, TraceId};
+use crate::collect::local::{self, hot, running, Current, Pending};
 use crate::trace::callsite::{self, CallSite, SpanKind};
-use crate::trace::context::Context;
-use crate::trace::record::{Extra, Record, Status, ERROR, PANICKED, STATUS_BITS};
+use crate::trace::context::{Context, SAMPLED};
+use crate::trace::record::{Extra, Link, Record, Status, ERROR, LOCAL_ROOT, PANICKED, STATUS_BITS, UNSAMPLED};
+use crate::trace::sampler;
 use crate::trace::value::Value;
 use std::borrow::Cow;
 use std::fmt;
@@ -25,6 +25,11 @@ pub(crate) struct OpenSpan {
     /// hold one inline down to a test of `site` when telem is off; every owner ends the span (`finish`),
     /// which hands the box on to the record.
     extra: *mut Extra,
+    /// W3C trace flags (`SAMPLED`, `RANDOM`), passed on to children.
+    pub flags: u8,
+    /// Whether the span becomes a record: sampled, or kept for the keep-errors rule. An unrecorded span
+    /// still carries its context (children and outgoing headers say sampled = 0) and ignores the rest.
+    recording: bool,
 }
 
 // SAFETY: `extra` is uniquely owned (like the `Box` it came from) and `Extra` is `Send + Sync`.
@@ -32,12 +37,20 @@ unsafe impl Send for OpenSpan {}
 unsafe impl Sync for OpenSpan {}
 
 impl OpenSpan {
-    pub const INACTIVE: OpenSpan =
-        OpenSpan { site: 0, trace: 0, id: 0, parent: 0, start: 0, extra: std::ptr::null_mut() };
+    pub const INACTIVE: OpenSpan = OpenSpan {
+        site: 0,
+        trace: 0,
+        id: 0,
+        parent: 0,
+        start: 0,
+        extra: std::ptr::null_mut(),
+        flags: 0,
+        recording: false,
+    };
 
     /// A span starting now.
     #[inline(always)]
-    fn opened(site: &'static CallSite, trace: u128, id: u64, parent: u64) -> OpenSpan {
+    fn opened(site: &'static CallSite, trace: u128, id: u64, parent: u64, flags: u8) -> OpenSpan {
         OpenSpan {
             site: Record::site_word(site, 0),
             trace,
@@ -45,6 +58,19 @@ impl OpenSpan {
             parent,
             start: clock::now(),
             extra: std::ptr::null_mut(),
+            flags,
+            recording: true,
+        }
+    }
+
+    /// The sampler said no: the span only carries its context, unless the keep-errors rule wants its
+    /// record (marked unsampled, and `root` when it is the first span of the trace in this process).
+    #[cold]
+    fn unsampled(&mut self, root: bool) {
+        if sampler::KEEP_ERRORS.load(std::sync::atomic::Ordering::Relaxed) {
+            self.site |= UNSAMPLED | if root { LOCAL_ROOT } else { 0 };
+        } else {
+            self.recording = false;
         }
     }
 
@@ -57,26 +83,43 @@ impl OpenSpan {
         let h = hot();
         let parent = h.span.get();
         let id = h.span_id();
-        let trace = if parent == 0 { h.trace_id(id) } else { h.trace.get() };
+        let (trace, flags) = if parent == 0 {
+            let trace = h.trace_id(id);
+            (trace, sampler::root_flags(trace))
+        } else {
+            (h.trace.get(), h.flags.get())
+        };
         if enter {
             h.span.set(id);
             h.trace.set(trace);
+            h.flags.set(flags);
         }
-        OpenSpan::opened(site, trace, id, parent)
+        let mut open = OpenSpan::opened(site, trace, id, parent, flags);
+        if flags & SAMPLED == 0 {
+            open.unsampled(parent == 0 || parent == h.attached.get());
+        }
+        open
     }
 
     /// Starts a span under an explicit parent context (`None`: a new trace). Does not make it current.
-    pub fn start_under(site: &'static CallSite, parent: Option<Context>) -> OpenSpan {
+    pub fn start_under(site: &'static CallSite, parent: Option<&Context>) -> OpenSpan {
         if !running() {
             return OpenSpan::INACTIVE;
         }
         let h = hot();
         let id = h.span_id();
-        let (trace, parent) = match parent {
-            Some(ctx) => (ctx.trace_id.0, ctx.span_id.0),
-            None => (h.trace_id(id), 0),
+        let parent = match parent {
+            Some(ctx) => ctx.as_parent(),
+            None => {
+                let trace = h.trace_id(id);
+                Current { trace, span: 0, flags: sampler::root_flags(trace) }
+            }
         };
-        OpenSpan::opened(site, trace, id, parent)
+        let mut open = OpenSpan::opened(site, parent.trace, id, parent.span, parent.flags);
+        if parent.flags & SAMPLED == 0 {
+            open.unsampled(true);
+        }
+        open
     }
 
     /// The span's extra part, made on first use.
@@ -100,16 +143,28 @@ impl OpenSpan {
         self.site != 0
     }
 
+    /// Whether what is set on the span is kept (it will be a record).
+    #[inline(always)]
+    pub fn is_recording(&self) -> bool {
+        self.site != 0 && self.recording
+    }
+
     /// Makes this span the thread's current one; returns what was current before.
     #[inline(always)]
-    pub fn make_current(&self) -> (u128, u64) {
-        hot().replace_current((self.trace, self.id))
+    pub fn make_current(&self) -> Current {
+        hot().replace_current(Current { trace: self.trace, span: self.id, flags: self.flags })
+    }
+
+    /// What is current around this span when it was started under the thread's current context.
+    #[inline(always)]
+    pub fn parent_current(&self) -> Current {
+        Current { trace: self.trace, span: self.parent, flags: self.flags }
     }
 
     /// Leaves the span's scope on this thread: restores `before` as current and takes in whatever
     /// `current_span()` set on this span meanwhile.
     #[inline(always)]
-    pub fn leave(&mut self, before: (u128, u64)) {
+    pub fn leave(&mut self, before: Current) {
         hot().replace_current(before);
         local::take_pending(self.id, |item| self.apply(item));
     }
@@ -124,7 +179,7 @@ impl OpenSpan {
     /// Sets an attribute. A key set again keeps its place and takes the new value (one key, the last
     /// value wins, as in OpenTelemetry).
     pub fn set_attribute(&mut self, key: Cow<'static, str>, value: Value) {
-        if self.is_active() {
+        if self.is_recording() {
             let attributes = &mut self.extra().attributes;
             match attributes.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, old)) => *old = value,
@@ -134,16 +189,28 @@ impl OpenSpan {
     }
 
     pub fn set_name(&mut self, name: Cow<'static, str>) {
-        if self.is_active() {
+        if self.is_recording() {
             self.extra().name = Some(name);
         }
     }
 
+    /// Adds an OpenTelemetry link to `to` (a span this one relates to, in this trace or another).
+    pub fn add_link(&mut self, to: &Context, attributes: Vec<(Cow<'static, str>, Value)>) {
+        if self.is_recording() {
+            self.extra().links.push(Link {
+                trace_id: to.trace_id,
+                span_id: to.span_id,
+                sampled: to.sampled,
+                attributes,
+            });
+        }
+    }
+
     pub fn set_status(&mut self, status: Status) {
-        if !self.is_active() {
+        if !self.is_recording() {
             return;
         }
-        self.site = (self.site & !0b11) | status.code();
+        self.site = (self.site & !STATUS_BITS) | status.code();
         if let Status::Error(message) = status {
             self.extra().status_message = Some(message);
         }
@@ -156,7 +223,7 @@ impl OpenSpan {
     #[cold]
     pub fn mark_panicked(&mut self) {
         // Status bits only, no allocation: an allocator that records spans may be what is unwinding.
-        if self.is_active() && self.site & STATUS_BITS < ERROR {
+        if self.is_recording() && self.site & STATUS_BITS < ERROR {
             self.site = (self.site & !STATUS_BITS) | PANICKED;
         }
     }
@@ -170,7 +237,8 @@ impl OpenSpan {
     /// Ends the span now and hands it to this thread's ring.
     #[inline(always)]
     pub fn finish(&mut self) {
-        if !self.is_active() {
+        if !self.is_recording() {
+            self.site = 0;
             return;
         }
         let end = clock::now();
@@ -198,7 +266,7 @@ impl OpenSpan {
     }
 
     pub fn context(&self) -> Option<Context> {
-        self.is_active().then(|| Context::new(TraceId(self.trace), SpanId(self.id)))
+        self.is_active().then(|| Context::from_current(Current { trace: self.trace, span: self.id, flags: self.flags }))
     }
 }
 
@@ -254,12 +322,20 @@ impl SpanGuard {
     /// Whether attributes would be kept (lets the macro skip formatting when not recording).
     #[inline(always)]
     pub fn is_recording(&self) -> bool {
-        self.active
+        // SAFETY: `open` is initialised exactly when `active` is set.
+        self.active && unsafe { self.open.assume_init_ref() }.is_recording()
     }
 
     pub fn attribute(&mut self, key: &'static str, value: Value) {
         if let Some(open) = self.open() {
             open.set_attribute(Cow::Borrowed(key), value);
+        }
+    }
+
+    /// `links(…)`: links the span to `to` (nothing for `None`).
+    pub fn link(&mut self, to: impl crate::IntoParent) {
+        if let (Some(open), Some(to)) = (self.open(), to.into_parent()) {
+            open.add_link(&to, Vec::new());
         }
     }
 
@@ -278,7 +354,7 @@ impl SpanGuard {
         if std::thread::panicking() {
             open.mark_panicked();
         }
-        let before = (open.trace, open.parent);
+        let before = open.parent_current();
         open.leave(before);
         open.finish();
     }
@@ -323,6 +399,7 @@ impl Span {
             kind: SpanKind::Internal,
             attributes: Vec::new(),
             parent: None,
+            links: Vec::new(),
             at: Location::caller(),
         }
     }
@@ -346,7 +423,7 @@ impl Span {
 
     /// Whether this span is recorded (false when telem is not running).
     pub fn is_recording(&self) -> bool {
-        self.0.is_active()
+        self.0.is_recording()
     }
 
     /// The span's context, to pass to another thread or process as a parent.
@@ -356,7 +433,7 @@ impl Span {
 
     /// Makes the span current on this thread until the returned guard drops.
     pub fn enter(&mut self) -> Entered<'_> {
-        let before = if self.0.is_active() { self.0.make_current() } else { (0, 0) };
+        let before = if self.0.is_active() { self.0.make_current() } else { Current::NONE };
         Entered { span: self, before, _not_send: std::marker::PhantomData }
     }
 
@@ -390,6 +467,7 @@ pub struct SpanBuilder {
     kind: SpanKind,
     attributes: Vec<(Cow<'static, str>, Value)>,
     parent: Option<Option<Context>>,
+    links: Vec<(Context, Vec<(Cow<'static, str>, Value)>)>,
     at: &'static Location<'static>,
 }
 
@@ -406,9 +484,29 @@ impl SpanBuilder {
         self
     }
 
-    /// Starts under `parent` instead of the current context; `None` starts a new trace.
-    pub fn parent(mut self, parent: Option<Context>) -> Self {
-        self.parent = Some(parent);
+    /// Starts under `parent` instead of the current context: a [`Context`], a reference to one, or an
+    /// `Option` of either (`None` starts a new trace).
+    pub fn parent(mut self, parent: impl crate::IntoParent) -> Self {
+        self.parent = Some(parent.into_parent());
+        self
+    }
+
+    /// Adds an OpenTelemetry link to `to` with `attributes` (for example a batch job linked to each
+    /// request it serves).
+    ///
+    /// ```
+    /// # let telem = telem::Builder::new().exporter("store", false).exporter("console", false).init();
+    /// let request = telem::in_span("request", |_| telem::Context::current()).unwrap();
+    /// let batch = telem::Span::builder("batch").link(&request, [("reason", "queued")]).start();
+    /// # drop(batch);
+    /// ```
+    pub fn link<K, V>(mut self, to: &Context, attributes: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<Cow<'static, str>>,
+        V: Into<Value>,
+    {
+        let attributes = attributes.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        self.links.push((to.clone(), attributes));
         self
     }
 
@@ -428,7 +526,7 @@ impl SpanBuilder {
             Cow::Owned(name) => (*local::Busy::enter(|| callsite::dynamic(self.kind, self.at)), Some(name)),
         };
         let mut open = match self.parent {
-            Some(parent) => OpenSpan::start_under(site, parent),
+            Some(parent) => OpenSpan::start_under(site, parent.as_ref()),
             None => OpenSpan::start(site, false),
         };
         if let Some(name) = dynamic_name {
@@ -436,6 +534,9 @@ impl SpanBuilder {
         }
         for (key, value) in self.attributes {
             open.set_attribute(key, value);
+        }
+        for (to, attributes) in self.links {
+            open.add_link(&to, attributes);
         }
         Span(open)
     }
@@ -445,7 +546,7 @@ impl SpanBuilder {
 /// is not `Send`): it restores that thread's previous context.
 pub struct Entered<'a> {
     span: &'a mut Span,
-    before: (u128, u64),
+    before: Current,
     _not_send: std::marker::PhantomData<*const ()>,
 }
 

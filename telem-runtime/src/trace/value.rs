@@ -18,6 +18,13 @@ pub enum Value {
     Str(Cow<'static, str>),
 }
 
+impl Value {
+    /// A string value borrowed for the life of the program, usable in `const` and `static` items.
+    pub const fn from_static(s: &'static str) -> Value {
+        Value::Str(Cow::Borrowed(s))
+    }
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -60,6 +60,7 @@ fn record(plan: &Plan, id: u64) -> Record {
                 (Cow::Owned(format!("k{id}")), Value::Str(Cow::Owned("x".repeat((id % 5) as usize + 1)))),
             ],
             status_message: (id % 3 == 2).then(|| Cow::Owned(format!("failed {id}"))),
+            ..Extra::default()
         })
     });
     Record {

@@ -460,6 +460,9 @@ impl fmt::Debug for Span {
     }
 }
 
+/// Attributes as a span or link keeps them.
+type Attributes = Vec<(Cow<'static, str>, Value)>;
+
 /// Configures a [`Span`] before it starts.
 #[must_use = "call .start() to start the span"]
 pub struct SpanBuilder {
@@ -467,7 +470,7 @@ pub struct SpanBuilder {
     kind: SpanKind,
     attributes: Vec<(Cow<'static, str>, Value)>,
     parent: Option<Option<Context>>,
-    links: Vec<(Context, Vec<(Cow<'static, str>, Value)>)>,
+    links: Vec<(Context, Attributes)>,
     at: &'static Location<'static>,
 }
 

@@ -211,10 +211,7 @@ impl Parent {
 
     /// Makes the parent current on this thread (or, for `None`, no context at all) until the guard drops.
     pub fn enter(&self) -> crate::ContextGuard {
-        match &self.0 {
-            Some(ctx) => ctx.attach(),
-            None => crate::trace::context::detach(),
-        }
+        enter(&self.0)
     }
 
     /// Runs every poll of `future` under the parent.
@@ -231,15 +228,19 @@ impl<F: Future> Future for WithContext<F> {
         let this = unsafe { self.get_unchecked_mut() };
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         match &this.parent {
-            Some(Some(context)) => {
-                let _attached = context.attach();
-                future.poll(cx)
-            }
-            Some(None) => {
-                let _detached = crate::trace::context::detach();
+            Some(parent) => {
+                let _entered = enter(parent);
                 future.poll(cx)
             }
             None => future.poll(cx),
         }
+    }
+}
+
+/// Makes `parent` current on this thread, or for `None` no context at all, until the guard drops.
+fn enter(parent: &Option<crate::Context>) -> crate::ContextGuard {
+    match parent {
+        Some(ctx) => ctx.attach(),
+        None => crate::trace::context::detach(),
     }
 }

@@ -48,19 +48,24 @@ impl OpenSpan {
         recording: false,
     };
 
-    /// A span starting now.
+    /// A span starting now with id `id` under `parent`, whose flags it takes. `root` says, only when
+    /// the span is unsampled, whether it is the first of its trace in this process.
     #[inline(always)]
-    fn opened(site: &'static CallSite, trace: u128, id: u64, parent: u64, flags: u8) -> OpenSpan {
-        OpenSpan {
+    fn opened(site: &'static CallSite, id: u64, parent: Current, root: impl FnOnce() -> bool) -> OpenSpan {
+        let mut open = OpenSpan {
             site: Record::site_word(site, 0),
-            trace,
+            trace: parent.trace,
             id,
-            parent,
+            parent: parent.span,
             start: clock::now(),
             extra: std::ptr::null_mut(),
-            flags,
+            flags: parent.flags,
             recording: true,
+        };
+        if parent.flags & SAMPLED == 0 {
+            open.unsampled(root());
         }
+        open
     }
 
     /// The sampler said no: the span only carries its context, unless the keep-errors rule wants its
@@ -94,11 +99,7 @@ impl OpenSpan {
             h.trace.set(trace);
             h.flags.set(flags);
         }
-        let mut open = OpenSpan::opened(site, trace, id, parent, flags);
-        if flags & SAMPLED == 0 {
-            open.unsampled(parent == 0 || parent == h.attached.get());
-        }
-        open
+        OpenSpan::opened(site, id, Current { trace, span: parent, flags }, || parent == 0 || parent == h.attached.get())
     }
 
     /// Starts a span under an explicit parent context (`None`: a new trace). Does not make it current.
@@ -115,11 +116,7 @@ impl OpenSpan {
                 Current { trace, span: 0, flags: sampler::root_flags(trace) }
             }
         };
-        let mut open = OpenSpan::opened(site, parent.trace, id, parent.span, parent.flags);
-        if parent.flags & SAMPLED == 0 {
-            open.unsampled(true);
-        }
-        open
+        OpenSpan::opened(site, id, parent, || true)
     }
 
     /// The span's extra part, made on first use.
@@ -152,7 +149,13 @@ impl OpenSpan {
     /// Makes this span the thread's current one; returns what was current before.
     #[inline(always)]
     pub fn make_current(&self) -> Current {
-        hot().replace_current(Current { trace: self.trace, span: self.id, flags: self.flags })
+        hot().replace_current(self.as_current())
+    }
+
+    /// This span as the context of spans started under it.
+    #[inline(always)]
+    fn as_current(&self) -> Current {
+        Current { trace: self.trace, span: self.id, flags: self.flags }
     }
 
     /// What is current around this span when it was started under the thread's current context.
@@ -266,7 +269,7 @@ impl OpenSpan {
     }
 
     pub fn context(&self) -> Option<Context> {
-        self.is_active().then(|| Context::from_current(Current { trace: self.trace, span: self.id, flags: self.flags }))
+        self.is_active().then(|| Context::from_current(self.as_current()))
     }
 }
 

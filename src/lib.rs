@@ -55,11 +55,11 @@
 pub use telem_macros::span;
 
 pub use telem_runtime::{
-    current_span, flush, in_span, init, shutdown, spawn, stats, try_init, with_current_context, Attributes, Batch,
-    Builder, CallSite, Config, ConfigError, ConsoleMode, Context, ContextGuard, CurrentSpan, Entered, ExportError,
-    Exporter, ExporterRegistration, ExporterStats, FutureExt, InitError, IntoParent, Link, Sampler, Span, SpanBuilder,
-    SpanData, SpanId, SpanKind, SpanRef, Stats, Status, Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value,
-    WithContext,
+    current_span, flush, in_span, init, record, shutdown, spawn, stats, try_init, with_current_context, Attributes,
+    Batch, Builder, CallSite, Config, ConfigError, ConsoleMode, Context, ContextGuard, CurrentSpan, Entered,
+    ExportError, Exporter, ExporterRegistration, ExporterStats, FinishedSpan, FutureExt, InitError, IntoParent, Link,
+    Sampler, Span, SpanBuilder, SpanData, SpanId, SpanKind, SpanRef, Stats, Status, Telem, ThreadInfo, ToValue,
+    TraceId, TraceparentError, Value, WithContext,
 };
 
 /// W3C Trace Context and Baggage across process boundaries.

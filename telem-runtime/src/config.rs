@@ -1,6 +1,7 @@
 //! Configuration: a builder, with the environment read underneath it (a value set in the builder wins).
 
 use crate::export::Exporter;
+use crate::trace::sampler::Sampler;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -107,9 +108,20 @@ pub struct Config {
     pub(crate) store: bool,
     pub(crate) store_dir: PathBuf,
     pub(crate) switches: Vec<(String, bool)>,
+    pub(crate) sampler: Sampler,
+    pub(crate) keep_errors: bool,
+    pub(crate) keep_errors_traces: usize,
 }
 
 impl Config {
+    /// The head sampler deciding at each trace root.
+    pub fn sampler(&self) -> Sampler {
+        self.sampler
+    }
+    /// Whether the keep-errors tail rule is on.
+    pub fn keep_errors(&self) -> bool {
+        self.keep_errors
+    }
     /// Whether recording is on.
     pub fn enabled(&self) -> bool {
         self.enabled
@@ -164,6 +176,8 @@ pub struct Builder {
     console: Option<ConsoleMode>,
     store_dir: Option<PathBuf>,
     switches: Vec<(String, bool)>,
+    sampler: Option<Sampler>,
+    keep_errors: Option<usize>,
     pub(crate) instances: Vec<(String, Box<dyn Exporter>)>,
 }
 
@@ -227,6 +241,22 @@ impl Builder {
         self.switches.push((name.into(), on));
         self
     }
+    /// The head sampler (else `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, else
+    /// [`Sampler::ParentBasedAlwaysOn`]). Decided once per trace root, from the trace id, and carried
+    /// to every span under it and to the next process in the `traceparent` sampled flag.
+    pub fn sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+    /// The keep-errors tail rule (else `TELEM_KEEP_ERRORS`, a number of traces or `0`/`off`): a trace
+    /// the sampler dropped is still exported whole when one of its spans ends in error. Unsampled
+    /// spans are then recorded, and the collector holds those of at most `traces` undecided traces
+    /// (and [`KEEP_ERRORS_SPANS_PER_TRACE`] times as many spans); past that the oldest trace's spans are
+    /// counted as dropped. `0` turns the rule off (the default).
+    pub fn keep_errors(mut self, traces: usize) -> Self {
+        self.keep_errors = Some(traces);
+        self
+    }
     /// Adds an exporter instance directly, without registering it.
     pub fn with_exporter(mut self, name: impl Into<String>, exporter: impl Exporter) -> Self {
         self.instances.push((name.into(), Box::new(exporter)));
@@ -280,6 +310,15 @@ impl Builder {
             v.parse::<u64>().ok().map(|ms| Value::Duration(Duration::from_millis(ms)))
         });
         let ring = read("TELEM_RING_CAPACITY", RING_CAPACITY, &|v| v.parse::<usize>().ok().map(Value::Num));
+        let keep = read("TELEM_KEEP_ERRORS", KEEP_ERRORS, &|v| match parse_bool(v) {
+            Some(false) => Some(Value::Num(0)),
+            Some(true) => Some(Value::Num(DEFAULT_KEEP_ERRORS_TRACES)),
+            None => v.parse::<usize>().ok().map(Value::Num),
+        });
+        let env_sampler = env("OTEL_TRACES_SAMPLER").filter(|v| !v.trim().is_empty()).and_then(|name| {
+            let arg = env("OTEL_TRACES_SAMPLER_ARG").filter(|v| !v.trim().is_empty());
+            Sampler::parse(&name, arg.as_deref()).map_err(|e| errors.push(e)).ok()
+        });
 
         // The same rule for a value from either source; an invalid one is reported and replaced by the
         // default.
@@ -313,6 +352,12 @@ impl Builder {
             &Rule { expected: "a number of spans, at least 1", valid: |v| v.num() >= 1 },
         )
         .map_or(DEFAULT_BATCH_SIZE, |v| v.num());
+        let keep_errors = check(
+            self.keep_errors.map(|n| ("Builder::keep_errors", Value::Num(n))),
+            keep.map(|v| ("TELEM_KEEP_ERRORS", v)),
+            &Rule { expected: KEEP_ERRORS, valid: |v| v.num() <= 1 << 20 },
+        )
+        .map_or(0, |v| v.num());
         if batch_size > queue_capacity {
             if self.batch_size.is_some() {
                 errors.push(ConfigError {
@@ -323,6 +368,19 @@ impl Builder {
             }
             batch_size = DEFAULT_BATCH_SIZE.min(queue_capacity);
         }
+
+        let sampler = match self.sampler {
+            Some(s) if !s.is_valid() => {
+                errors.push(ConfigError {
+                    setting: "Builder::sampler",
+                    value: s.to_string(),
+                    expected: "a ratio between 0 and 1",
+                });
+                None
+            }
+            Some(s) => Some(s),
+            None => env_sampler,
+        };
 
         let enabled =
             self.enabled.or(telem_enabled.map(Value::bool)).unwrap_or(!sdk_disabled.map(Value::bool).unwrap_or(false));
@@ -350,6 +408,9 @@ impl Builder {
                 .or(store_dir.map(|v| PathBuf::from(v.string())))
                 .unwrap_or_else(|| PathBuf::from(".telem")),
             switches,
+            sampler: sampler.unwrap_or_default(),
+            keep_errors: keep_errors > 0,
+            keep_errors_traces: keep_errors,
         };
         (config, errors)
     }
@@ -361,6 +422,11 @@ struct Rule {
     valid: fn(&Value) -> bool,
 }
 
+const KEEP_ERRORS: &str = "a number of traces to hold, 0 (off) to 2^20, or one of on, off";
+/// The traces `TELEM_KEEP_ERRORS=on` holds at most.
+pub const DEFAULT_KEEP_ERRORS_TRACES: usize = 1024;
+/// The spans the keep-errors rule holds at most per trace it may hold, on average.
+pub const KEEP_ERRORS_SPANS_PER_TRACE: usize = 64;
 const FLUSH_INTERVAL: &str = "at least 1 ms (a shorter interval spins a core)";
 const RING_CAPACITY: &str = "a number of slots, 2 to 2^30";
 /// The largest ring: 2^30 slots, 64 GiB of address space at most, taken in segments as it fills.

@@ -27,6 +27,7 @@ pub use trace::callsite::{CallSite, SpanKind};
 pub use trace::context::{spawn, Context, ContextGuard};
 pub use trace::future::{with_current_context, FutureExt, IntoParent, WithContext};
 pub use trace::record::{Link, Status};
+pub use trace::recorded::{record, FinishedSpan};
 pub use trace::sampler::Sampler;
 pub use trace::span::{current_span, in_span, CurrentSpan, Entered, Span, SpanBuilder};
 pub use trace::value::{ToValue, Value};

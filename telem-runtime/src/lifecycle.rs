@@ -116,6 +116,7 @@ fn start(mut builder: Builder, strict: bool) -> Result<Telem, InitError> {
     exporters.append(&mut builder.instances);
     local::RING_CAPACITY.store(config.ring_capacity, Ordering::Relaxed);
     local::BATCH_SIZE.store(config.batch_size, Ordering::Relaxed);
+    crate::trace::sampler::install(&config.sampler, config.keep_errors);
     let rt = Runtime::start(config, exporters).map_err(|e| InitError::Exporter {
         name: "collector".into(),
         error: crate::export::ExportError(format!("cannot start a thread: {e}")),
@@ -149,13 +150,20 @@ pub fn shutdown(timeout: Duration) -> bool {
 /// `recorded == exported + dropped + in_flight`; after `shutdown` returns true, `in_flight == 0`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Spans that ended while telem was running.
+    /// Spans that ended while telem was running (sampled ones, and unsampled ones the keep-errors rule
+    /// has not discarded).
     pub recorded: u64,
     /// Spans dropped before reaching any exporter: their thread's ring was full (or the thread was
     /// exiting, or telem had shut down, when they ended).
     pub ring_dropped: u64,
     /// Spans waiting in rings for the collector.
     pub in_rings: u64,
+    /// Unsampled spans the keep-errors rule recorded and then discarded because their trace had no
+    /// error: not counted in `recorded` (without the rule an unsampled span is never recorded at all).
+    pub sampled_out: u64,
+    /// Unsampled spans the keep-errors rule could not hold (its memory bound) before their trace was
+    /// decided: counted in every exporter's `dropped`.
+    pub tail_dropped: u64,
     /// One entry per exporter.
     pub exporters: Vec<ExporterStats>,
 }
@@ -169,8 +177,8 @@ pub struct ExporterStats {
     pub recorded: u64,
     /// Spans this exporter accepted.
     pub exported: u64,
-    /// Spans this exporter will never see: ring drops, plus batches it failed, panicked on, or had no
-    /// room for in its queue.
+    /// Spans this exporter will never see: ring drops and the keep-errors rule's overflow, plus batches
+    /// it failed, panicked on, or had no room for in its queue.
     pub dropped: u64,
     /// Spans on their way: in rings, in the collector, or queued for this exporter.
     pub in_flight: u64,

@@ -8,6 +8,7 @@
 
 use crate::clock::{Anchor, Converter};
 use crate::collect::local::{self, Lane, OFF, STATE};
+use crate::collect::tail::{Tail, TailCounts};
 use crate::config::Config;
 use crate::export::{Batch, Chunk, Exporter};
 use std::collections::VecDeque;
@@ -225,6 +226,9 @@ pub(crate) struct Runtime {
     exporter_threads: Mutex<Vec<JoinHandle<()>>>,
     anchor: Anchor,
     service: Arc<str>,
+    /// The keep-errors rule's held traces, when it is on (used by the collector only).
+    tail: Mutex<Option<Tail>>,
+    tail_counts: TailCounts,
 }
 
 impl Runtime {
@@ -260,6 +264,7 @@ impl Runtime {
             }
             totals()
         };
+        let config_tail = config.keep_errors.then(|| Tail::new(config.keep_errors_traces));
         let rt = Arc::new(Runtime {
             service: config.service_name.as_str().into(),
             config,
@@ -274,6 +279,8 @@ impl Runtime {
             collector: Mutex::new(None),
             exporter_threads: Mutex::new(threads),
             anchor: Anchor::now(),
+            tail: Mutex::new(config_tail),
+            tail_counts: TailCounts::default(),
         });
         let r = rt.clone();
         let handle = std::thread::Builder::new().name("telem-collector".into()).spawn(move || r.collect());
@@ -304,6 +311,9 @@ impl Runtime {
         {
             let _taking = taking();
             self.drain_rings(true, &mut batch, &mut batch_len, &mut clock);
+            if let Some(tail) = self.tail.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                tail.finish(&self.tail_counts);
+            }
             self.final_taken.store(totals().taken, Ordering::Release);
             let _stopped = self.stopped.0.lock().unwrap_or_else(|e| e.into_inner());
             self.phase.store(STOPPED, Ordering::Release);
@@ -383,23 +393,41 @@ impl Runtime {
         // are copied into a buffer kept across passes, so a pass allocates nothing for them.
         let mut lanes = std::mem::take(&mut *self.lanes.lock().unwrap_or_else(|e| e.into_inner()));
         lanes.extend(local::registry().lanes.iter().cloned());
+        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tail) = tail.as_mut() {
+            tail.begin_pass();
+        }
+        let mut add = |thread, run: crate::collect::ring::Run| {
+            if *batch_len > 0 && *batch_len + run.len() > size {
+                self.dispatch(batch, batch_len, clock);
+            }
+            *batch_len += run.len();
+            batch.push(Chunk { thread, run });
+            if *batch_len >= size {
+                self.dispatch(batch, batch_len, clock);
+            }
+        };
         for lane in &lanes {
             let orphaned = lane.orphaned.load(Ordering::Acquire);
-            let moved = lane.ring.take(everything || orphaned, &mut |run| {
-                if *batch_len > 0 && *batch_len + run.len() > size {
-                    self.dispatch(batch, batch_len, clock);
+            let moved = lane.ring.take(everything || orphaned, &mut |mut run| {
+                if let Some(tail) = tail.as_mut() {
+                    tail.sift(&mut run, lane.thread, &self.tail_counts);
+                    if run.len() == 0 {
+                        return;
+                    }
                 }
-                *batch_len += run.len();
-                batch.push(Chunk { thread: lane.thread, run });
-                if *batch_len >= size {
-                    self.dispatch(batch, batch_len, clock);
-                }
+                add(lane.thread, run);
             });
             fullest = fullest.max(moved);
             if orphaned && lane.ring.len() == 0 {
                 retired.push(lane.clone());
             }
         }
+        if let Some(tail) = tail.as_mut() {
+            tail.released(&mut add);
+            tail.end_pass(everything, &self.tail_counts);
+        }
+        drop(tail);
         lanes.clear();
         *self.lanes.lock().unwrap_or_else(|e| e.into_inner()) = lanes;
         if !retired.is_empty() {
@@ -525,10 +553,13 @@ impl Runtime {
             .iter()
             .map(|w| (w.name.clone(), w.exported.load(Ordering::Acquire), w.dropped.load(Ordering::Acquire)))
             .collect();
+        // The rule's counters next, before the rings': what they count was taken from a ring first.
+        let sampled_out = self.tail_counts.sampled_out.load(Ordering::Acquire);
+        let tail_dropped = self.tail_counts.dropped.load(Ordering::Acquire);
         let stopped = self.phase.load(Ordering::Acquire) == STOPPED;
         let t = totals();
         let base = &self.base;
-        let recorded = t.recorded() - base.recorded_from();
+        let recorded = t.recorded() - base.recorded_from() - sampled_out;
         // After the final drain, what is still pushed into a ring ended after shutdown: dropped.
         let late = if stopped { t.pushed - self.final_taken.load(Ordering::Acquire) } else { 0 };
         let ring_dropped = t.dropped - base.dropped + late;
@@ -536,10 +567,12 @@ impl Runtime {
             recorded,
             ring_dropped,
             in_rings: if stopped { 0 } else { t.pushed - t.taken },
+            sampled_out,
+            tail_dropped,
             exporters: per
                 .into_iter()
                 .map(|(name, exported, own_dropped)| {
-                    let dropped = ring_dropped + own_dropped;
+                    let dropped = ring_dropped + tail_dropped + own_dropped;
                     let in_flight = recorded.checked_sub(exported + dropped);
                     debug_assert!(
                         in_flight.is_some(),

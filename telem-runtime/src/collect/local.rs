@@ -139,11 +139,14 @@ pub(crate) struct Hot {
     /// The span id of a context attached with `Context::attach` (0: none). While it is the current
     /// span id, no span of this thread is current: `current_span()` names none.
     pub attached: Cell<u64>,
+    /// The span id of an attached context from another process (`Context::is_remote`; 0: none): a
+    /// span started directly under it is the first of its trace here (a local root).
+    pub remote: Cell<u64>,
 }
 
 thread_local! {
     pub(crate) static HOT: Hot = const {
-        Hot { lane: Cell::new(std::ptr::null()), trace: Cell::new(0), span: Cell::new(0), flags: Cell::new(0), rng: Cell::new(0), trace_prefix: Cell::new(0), pending: Cell::new(0), busy: Cell::new(false), attached: Cell::new(0) }
+        Hot { lane: Cell::new(std::ptr::null()), trace: Cell::new(0), span: Cell::new(0), flags: Cell::new(0), rng: Cell::new(0), trace_prefix: Cell::new(0), pending: Cell::new(0), busy: Cell::new(false), attached: Cell::new(0), remote: Cell::new(0) }
     };
     /// Keeps this thread's lane alive and marks it orphaned when the thread exits.
     static OWNER: RefCell<Option<LaneOwner>> = const { RefCell::new(None) };

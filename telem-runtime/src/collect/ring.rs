@@ -521,6 +521,38 @@ impl Run {
     pub fn len(&self) -> usize {
         self.len
     }
+
+    /// Records moved out of the ring by their owner (the keep-errors rule's buffer).
+    pub fn owned(records: Vec<Record>) -> Option<Run> {
+        let copy: Vec<MaybeUninit<Record>> = records.into_iter().map(MaybeUninit::new).collect();
+        (!copy.is_empty()).then(|| Run::copied(copy, true))
+    }
+
+    /// Moves the records `take` picks out of the run (to `out`, in order) and closes the gap, so the
+    /// run holds only the others, still in order.
+    pub fn sift(&mut self, mut take: impl FnMut(&Record) -> bool, mut out: impl FnMut(Record)) {
+        let base = self.records.as_ptr();
+        // Should `take` or `out` panic, the run forgets its records (leaks) rather than drop one twice.
+        let len = std::mem::replace(&mut self.len, 0);
+        let mut kept = 0;
+        for i in 0..len {
+            // SAFETY: slots `0..len` are initialised and owned by the run; slot `i` is read exactly once,
+            // either moved to `out` or moved down to `kept <= i`, so every record keeps one owner and the
+            // slots past the new `len` are left logically uninitialised (never dropped by the run).
+            unsafe {
+                let slot = base.add(i);
+                if take(&*slot) {
+                    out(ptr::read(slot));
+                } else {
+                    if kept != i {
+                        ptr::copy_nonoverlapping(slot, base.add(kept), 1);
+                    }
+                    kept += 1;
+                }
+            }
+        }
+        self.len = kept;
+    }
 }
 
 /// Records without an `Extra` own nothing: their memory is given back without a pass over it, so lines

@@ -1,5 +1,6 @@
 //! One span as one JSON object: the local store's line format (version 1), also used by the console's
-//! JSON mode. Written by hand into a reused buffer; `serde_json` only escapes strings.
+//! JSON mode; `links` (a list of `{trace_id, span_id, sampled, attributes}`) appears only on spans that
+//! have links. Written by hand into a reused buffer; `serde_json` only escapes strings.
 
 use super::SpanRef;
 use crate::trace::record::Status;
@@ -31,6 +32,19 @@ fn value(out: &mut Vec<u8>, v: &Value) {
     }
 }
 
+fn attributes<'a>(out: &mut Vec<u8>, attributes: impl Iterator<Item = (&'a str, &'a Value)>) {
+    out.push(b'{');
+    for (i, (k, v)) in attributes.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, k);
+        out.push(b':');
+        value(out, v);
+    }
+    out.push(b'}');
+}
+
 /// Appends the span as one JSON object followed by a newline.
 pub(crate) fn write_span(out: &mut Vec<u8>, span: &SpanRef<'_>, service: &str) {
     let _ = write!(out, "{{\"v\":{FORMAT_VERSION},\"service\":");
@@ -58,16 +72,25 @@ pub(crate) fn write_span(out: &mut Vec<u8>, span: &SpanRef<'_>, service: &str) {
         Status::Error(message) => string(out, message),
         _ => out.extend_from_slice(b"null"),
     }
-    out.extend_from_slice(b",\"attributes\":{");
-    for (i, (k, v)) in span.attributes().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    out.extend_from_slice(b",\"attributes\":");
+    attributes(out, span.attributes());
+    if !span.links().is_empty() {
+        out.extend_from_slice(b",\"links\":[");
+        for (i, link) in span.links().iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let _ = write!(
+                out,
+                "{{\"trace_id\":\"{}\",\"span_id\":\"{}\",\"sampled\":{},\"attributes\":",
+                link.trace_id, link.span_id, link.sampled
+            );
+            attributes(out, link.attributes.iter().map(|(k, v)| (&**k, v)));
+            out.push(b'}');
         }
-        string(out, k);
-        out.push(b':');
-        value(out, v);
+        out.push(b']');
     }
-    out.extend_from_slice(b"},\"module\":");
+    out.extend_from_slice(b",\"module\":");
     string(out, span.module());
     out.extend_from_slice(b",\"file\":");
     string(out, span.file());

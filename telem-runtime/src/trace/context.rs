@@ -33,6 +33,11 @@ pub struct Context {
     pub trace_state: TraceState,
     /// W3C Baggage: application key/value pairs that travel with the trace.
     pub baggage: Baggage,
+    /// The span named lives in another process (the context was extracted from headers or made with
+    /// [`Context::new`]), rather than taken from a span of this one ([`Context::current`],
+    /// `Span::context`). Spans started directly under a remote context are the first of their trace in
+    /// this process, which is what the keep-errors rule waits for before it decides a trace.
+    pub is_remote: bool,
 }
 
 /// What the thread's current context carries beyond ids and flags, for the trace it belongs to.
@@ -50,9 +55,12 @@ thread_local! {
 }
 
 impl Context {
-    /// A sampled context naming `span_id` in `trace_id`, with no `tracestate` or baggage.
+    /// A sampled, remote context naming `span_id` in `trace_id`, with no `tracestate` or baggage.
     pub fn new(trace_id: TraceId, span_id: SpanId) -> Context {
-        Context::from_current(Current { trace: trace_id.0, span: span_id.0, flags: SAMPLED })
+        Context {
+            is_remote: true,
+            ..Context::from_current(Current { trace: trace_id.0, span: span_id.0, flags: SAMPLED })
+        }
     }
 
     pub(crate) fn from_current(current: Current) -> Context {
@@ -63,6 +71,7 @@ impl Context {
             random: current.flags & RANDOM != 0,
             trace_state: TraceState::default(),
             baggage: Baggage::default(),
+            is_remote: false,
         }
     }
 
@@ -81,6 +90,8 @@ impl Context {
             return None;
         }
         let mut context = Context::from_current(current);
+        // Under an attached remote context, before any span of this thread: still that remote span.
+        context.is_remote = current.span == h.remote.get();
         let _ = CARRY.try_with(|carry| {
             if let Some(carry) = carry.borrow().as_ref().filter(|c| c.trace == current.trace) {
                 context.trace_state = carry.trace_state.clone();
@@ -107,6 +118,7 @@ impl Context {
         let h = hot();
         let before = h.replace_current(self.as_parent());
         let attached_before = h.attached.replace(self.span_id.0);
+        let remote_before = h.remote.replace(if self.is_remote { self.span_id.0 } else { 0 });
         let carry_before = (!self.trace_state.is_empty() || !self.baggage.is_empty()).then(|| {
             let carry = Arc::new(Carry {
                 trace: self.trace_id.0,
@@ -115,7 +127,7 @@ impl Context {
             });
             CARRY.try_with(|c| c.replace(Some(carry))).ok().flatten()
         });
-        ContextGuard { before, attached_before, carry_before, _not_send: std::marker::PhantomData }
+        ContextGuard { before, attached_before, remote_before, carry_before, _not_send: std::marker::PhantomData }
     }
 
     /// Runs `f` with this context current (see [`Context::attach`]).
@@ -152,6 +164,7 @@ impl Context {
 pub struct ContextGuard {
     before: Current,
     attached_before: u64,
+    remote_before: u64,
     /// `Some` when this guard replaced the thread's carried `tracestate` and baggage.
     carry_before: Option<Option<Arc<Carry>>>,
     /// The context is this thread's: a guard dropped on another thread would restore the wrong one.
@@ -163,6 +176,7 @@ impl Drop for ContextGuard {
         let _ = HOT.try_with(|h| {
             h.replace_current(self.before);
             h.attached.set(self.attached_before);
+            h.remote.set(self.remote_before);
         });
         if let Some(before) = self.carry_before.take() {
             let _ = CARRY.try_with(|c| c.replace(before));
@@ -176,8 +190,9 @@ pub(crate) fn detach() -> ContextGuard {
     let h = hot();
     let before = h.replace_current(Current::NONE);
     let attached_before = h.attached.replace(0);
+    let remote_before = h.remote.replace(0);
     let carry_before = Some(CARRY.try_with(|c| c.replace(None)).ok().flatten());
-    ContextGuard { before, attached_before, carry_before, _not_send: std::marker::PhantomData }
+    ContextGuard { before, attached_before, remote_before, carry_before, _not_send: std::marker::PhantomData }
 }
 
 /// Like [`std::thread::spawn`], with the current context carried to the new thread: spans it starts

@@ -127,18 +127,15 @@ impl Record {
         }
     }
 
-    // Read by the keep-errors tail rule on the collector (issue 8, in progress).
-    #[allow(dead_code)]
+    /// Recorded only for the keep-errors rule (see `collect::tail`).
     pub fn is_unsampled(&self) -> bool {
         self.site & UNSAMPLED != 0
     }
 
-    #[allow(dead_code)]
     pub fn is_local_root(&self) -> bool {
         self.site & LOCAL_ROOT != 0
     }
 
-    #[allow(dead_code)]
     pub fn is_error(&self) -> bool {
         self.site & STATUS_BITS >= ERROR
     }

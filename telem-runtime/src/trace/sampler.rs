@@ -5,10 +5,7 @@
 //! their parent's flags. A ratio decision is a function of the trace id alone (its low 56 bits, the
 //! part W3C Level 2 calls random), so every process that sees the trace agrees.
 
-// Not yet configurable: `Builder::sampler` and `OTEL_TRACES_SAMPLER` still have to call `install`
-// (issue 8, in progress); until then the default, parent-based always-on, applies.
-#![allow(dead_code)]
-
+use crate::config::ConfigError;
 use crate::trace::context::{Context, RANDOM, SAMPLED};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -45,38 +42,40 @@ impl fmt::Display for Sampler {
 }
 
 /// The sampler names `OTEL_TRACES_SAMPLER` accepts.
-pub(crate) const NAMES: &str = "always_on, always_off, traceidratio, parentbased_always_on, \
+const NAMES: &str = "one of always_on, always_off, traceidratio, parentbased_always_on, \
                                 parentbased_always_off, parentbased_traceidratio";
 
 impl Sampler {
     /// From `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` values. The ratio defaults to 1.0, as
-    /// the specification says; `Err` names what is wrong.
-    pub(crate) fn parse(name: &str, arg: Option<&str>) -> Result<Sampler, (&'static str, String)> {
+    /// the specification says; an argument given to a sampler without a ratio is ignored.
+    pub(crate) fn parse(name: &str, arg: Option<&str>) -> Result<Sampler, ConfigError> {
         let ratio = || match arg {
             None => Ok(1.0),
             Some(a) => match a.trim().parse::<f64>() {
                 Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
-                _ => Err(("OTEL_TRACES_SAMPLER_ARG", format!("{a:?} is not a ratio between 0 and 1"))),
+                _ => Err(ConfigError {
+                    setting: "OTEL_TRACES_SAMPLER_ARG",
+                    value: a.to_owned(),
+                    expected: "a ratio between 0 and 1",
+                }),
             },
         };
-        Ok(match name.trim() {
+        Ok(match name.trim().to_ascii_lowercase().as_str() {
             "always_on" => Sampler::AlwaysOn,
             "always_off" => Sampler::AlwaysOff,
             "traceidratio" => Sampler::TraceIdRatio(ratio()?),
             "parentbased_always_on" => Sampler::ParentBasedAlwaysOn,
             "parentbased_always_off" => Sampler::ParentBasedAlwaysOff,
             "parentbased_traceidratio" => Sampler::ParentBasedTraceIdRatio(ratio()?),
-            other => {
-                return Err(("OTEL_TRACES_SAMPLER", format!("unknown sampler {other:?}; expected one of {NAMES}")))
-            }
+            _ => return Err(ConfigError { setting: "OTEL_TRACES_SAMPLER", value: name.to_owned(), expected: NAMES }),
         })
     }
 
-    /// The ratio, for the variants that have one.
-    pub(crate) fn ratio(&self) -> Option<f64> {
+    /// False for a ratio outside 0..=1 (or NaN).
+    pub(crate) fn is_valid(&self) -> bool {
         match self {
-            Sampler::TraceIdRatio(r) | Sampler::ParentBasedTraceIdRatio(r) => Some(*r),
-            _ => None,
+            Sampler::TraceIdRatio(r) | Sampler::ParentBasedTraceIdRatio(r) => (0.0..=1.0).contains(r),
+            _ => true,
         }
     }
 

@@ -99,7 +99,7 @@ impl OpenSpan {
             h.trace.set(trace);
             h.flags.set(flags);
         }
-        OpenSpan::opened(site, id, Current { trace, span: parent, flags }, || parent == 0 || parent == h.attached.get())
+        OpenSpan::opened(site, id, Current { trace, span: parent, flags }, || parent == 0 || parent == h.remote.get())
     }
 
     /// Starts a span under an explicit parent context (`None`: a new trace). Does not make it current.
@@ -109,14 +109,27 @@ impl OpenSpan {
         }
         let h = hot();
         let id = h.span_id();
-        let parent = match parent {
-            Some(ctx) => ctx.as_parent(),
+        let (parent, root) = match parent {
+            Some(ctx) => (ctx.as_parent(), ctx.is_remote),
             None => {
                 let trace = h.trace_id(id);
-                Current { trace, span: 0, flags: sampler::root_flags(trace) }
+                (Current { trace, span: 0, flags: sampler::root_flags(trace) }, true)
             }
         };
-        OpenSpan::opened(site, id, parent, || true)
+        OpenSpan::opened(site, id, parent, || root)
+    }
+
+    /// A new trace root with the given trace id (an imported span's), sampled by that id.
+    pub fn start_root(site: &'static CallSite, trace: u128) -> OpenSpan {
+        let id = hot().span_id();
+        OpenSpan::opened(site, id, Current { trace, span: 0, flags: sampler::root_flags(trace) }, || true)
+    }
+
+    /// Start and end measured by the caller, in Unix nanoseconds: exported instead of the ticks.
+    pub fn set_unix_times(&mut self, start: u64, end: u64) {
+        if self.is_recording() {
+            self.extra().unix_times = Some((start, end));
+        }
     }
 
     /// The span's extra part, made on first use.
@@ -518,22 +531,31 @@ impl SpanBuilder {
 
     /// Starts the span.
     pub fn start(self) -> Span {
+        Span(self.open(None))
+    }
+
+    /// Opens the span; `trace` is the trace id of a new root (`telem::record` of an imported span),
+    /// used only when the span has no parent.
+    pub(crate) fn open(self, trace: Option<u128>) -> OpenSpan {
         if !running() {
-            return Span(OpenSpan::INACTIVE);
+            return OpenSpan::INACTIVE;
         }
         // Interning a call site locks and allocates; a span started meanwhile on this thread (by an
         // allocator that records spans) is counted as dropped instead of interning again.
         if local::busy() {
             local::LOST.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return Span(OpenSpan::INACTIVE);
+            return OpenSpan::INACTIVE;
         }
         let (site, dynamic_name) = match self.name {
             Cow::Borrowed(name) => (*local::Busy::enter(|| callsite::intern(name, self.kind, self.at)), None),
             Cow::Owned(name) => (*local::Busy::enter(|| callsite::dynamic(self.kind, self.at)), Some(name)),
         };
-        let mut open = match self.parent {
-            Some(parent) => OpenSpan::start_under(site, parent.as_ref()),
-            None => OpenSpan::start(site, false),
+        let mut open = match (self.parent, trace) {
+            (Some(Some(parent)), _) => OpenSpan::start_under(site, Some(&parent)),
+            (Some(None), Some(trace)) => OpenSpan::start_root(site, trace),
+            (None, Some(trace)) if hot().span.get() == 0 => OpenSpan::start_root(site, trace),
+            (Some(parent), _) => OpenSpan::start_under(site, parent.as_ref()),
+            (None, _) => OpenSpan::start(site, false),
         };
         if let Some(name) = dynamic_name {
             open.set_name(Cow::Owned(name));
@@ -544,7 +566,7 @@ impl SpanBuilder {
         for (to, attributes) in self.links {
             open.add_link(&to, attributes);
         }
-        Span(open)
+        open
     }
 }
 

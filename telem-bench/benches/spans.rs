@@ -70,10 +70,18 @@ fn spans(c: &mut Criterion) {
     drop(pair);
     b::telem_stop(telem, "criterion run, telem enabled (telem, telem_cpu, nested3, tree100, 2threads)");
 
+    // telem, the ratio sampler said no: the span's context is made, nothing is written to the ring.
+    let telem = b::telem_start_unsampled();
+    g.bench_function("telem_unsampled", |bench| bench.iter(b::telem_span));
+    b::telem_stop(telem, "criterion run, telem unsampled (telem_unsampled)");
+
     // telem, runtime-disabled (the state `TELEM_ENABLED=0` gives).
     let telem = b::telem_start_disabled();
     g.bench_function("telem_disabled", |bench| bench.iter(b::telem_span));
     drop(telem);
+
+    // fastrace's not-sampled path: no sampled root, so `#[trace]` records nothing.
+    g.bench_function("fastrace_unsampled", |bench| bench.iter(b::fastrace_span));
 
     // fastrace: the full sampled path, local spans under a sampled root, reporter installed.
     b::fastrace_start();

@@ -179,6 +179,17 @@ pub fn telem_start_holding(spans: u64) -> telem::Telem {
     telem
 }
 
+/// Starts telem like [`telem_start`] with a ratio sampler that keeps no trace: every root is decided
+/// unsampled and its spans propagate without a record (the "sampler said no" path).
+pub fn telem_start_unsampled() -> telem::Telem {
+    telem::Builder::new()
+        .exporter("console", false)
+        .exporter("store", false)
+        .with_exporter("null", Null)
+        .sampler(telem::Sampler::TraceIdRatio(0.0))
+        .init()
+}
+
 /// Starts telem runtime-disabled (`.enabled(false)`, what `TELEM_ENABLED=0` does).
 pub fn telem_start_disabled() -> telem::Telem {
     telem::Builder::new().enabled(false).exporter("console", false).exporter("store", false).init()

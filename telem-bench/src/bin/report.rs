@@ -41,6 +41,8 @@ const ROWS: &[Row] = &[
     row("telem", "#[telem::span], collector + null exporter"),
     row("telem_cpu", "same, whole-process CPU time per call (not recording thread)"),
     row("telem_disabled", "#[telem::span], runtime-disabled (.enabled(false) = TELEM_ENABLED=0)"),
+    row("telem_unsampled", "#[telem::span], the ratio sampler said no (context made, no record)"),
+    row("fastrace_unsampled", "#[fastrace::trace] with no sampled root (its not-sampled path)"),
     row("fastrace", "#[fastrace::trace] under a sampled root, reporter installed"),
     row("fastrace_cpu", "same, whole-process CPU time per call (not recording thread)"),
     row("tracing_no_subscriber", "#[tracing::instrument], no subscriber"),
@@ -270,6 +272,18 @@ fn targets(get: &dyn Fn(&str) -> Option<f64>) {
         }
         None => add("≤ 0.1 % lost in a 20 M-span burst, default settings", "no result".into(), None),
     }
+
+    let unsampled = get("telem_unsampled");
+    add(
+        "unsampled span ≤ 6 ns on the recording thread (issue 8)",
+        unsampled.map_or("no result".into(), |u| {
+            format!(
+                "{u:.2} ns (criterion telem_unsampled; fastrace's not-sampled path {})",
+                get("fastrace_unsampled").map_or("no result".into(), |f| format!("{f:.2} ns"))
+            )
+        }),
+        unsampled.map(|u| u <= 6.0),
+    );
 
     let disabled = get("telem_disabled").zip(get("plain")).map(|(d, p)| d - p);
     add(

@@ -53,6 +53,7 @@
 /// # query("ann", "pw").unwrap();
 /// ```
 pub use telem_macros::span;
+pub use telem_macros::{flow, step};
 
 pub use telem_runtime::{
     current_span, flush, in_span, init, shutdown, spawn, stats, try_init, with_current_context, Attributes, Batch,

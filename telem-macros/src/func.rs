@@ -34,18 +34,18 @@ pub struct Func {
     pub value_type: Option<Type>,
 }
 
-/// Reads the item, or records why `#[span]` cannot apply to it.
-pub fn parse(item: TokenStream, errors: &mut Errors) -> Option<Func> {
+/// Reads the item, or records why the macro (`what`: `span` or `flow`) cannot apply to it.
+pub fn parse(item: TokenStream, errors: &mut Errors, what: &str) -> Option<Func> {
     let f: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(e) => {
             if let Ok(decl) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
                 errors.push(syn::Error::new(
                     decl.sig.fn_token.span,
-                    "#[span] needs a function body; put it on the function in the impl instead",
+                    format!("#[{what}] needs a function body; put it on the function in the impl instead"),
                 ));
             } else if let Ok(other) = syn::parse2::<syn::Item>(item) {
-                errors.push(syn::Error::new(first_token_span(&other), "#[span] applies to functions only"));
+                errors.push(syn::Error::new(first_token_span(&other), format!("#[{what}] applies to functions only")));
             }
             // Otherwise the item does not parse at all: the compiler reports that on the item itself.
             let _ = e;

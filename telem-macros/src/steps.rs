@@ -60,8 +60,8 @@ pub fn reject(block: &mut Block, errors: &mut Errors) -> bool {
                 if let Some(attrs) = stmt_attrs(stmt) {
                     for attr in take_steps(attrs) {
                         self.1 = true;
-                        self.0.push(syn::Error::new(
-                            attr.span(),
+                        self.0.push(syn::Error::new_spanned(
+                            attr,
                             "`#[step]` only works on statements inside a `#[telem::flow]` function: use `#[telem::flow]` instead of `#[telem::span]`",
                         ));
                     }
@@ -412,8 +412,8 @@ impl VisitMut for Walk<'_, '_> {
                     if let Some(attrs) = item_attrs(item) {
                         for attr in take_steps(attrs) {
                             self.found = true;
-                            self.errors.push(syn::Error::new(
-                                attr.span(),
+                            self.errors.push(syn::Error::new_spanned(
+                                attr,
                                 "`#[step]` applies to statements (`let`, expressions), not to items",
                             ));
                         }
@@ -427,7 +427,7 @@ impl VisitMut for Walk<'_, '_> {
             match (steps.next(), self.opaque) {
                 (Some(attr), None) => {
                     for extra in steps {
-                        self.errors.push(syn::Error::new(extra.span(), "a statement is one step: remove this `#[step]`"));
+                        self.errors.push(syn::Error::new_spanned(extra, "a statement is one step: remove this `#[step]`"));
                     }
                     let stmt = self.step(&attr, stmt);
                     block.stmts.push(stmt);
@@ -435,8 +435,8 @@ impl VisitMut for Walk<'_, '_> {
                 (first, opaque) => {
                     if let (Some(_), Some(what)) = (&first, opaque) {
                         for attr in first.iter().chain(steps.as_slice()) {
-                            self.errors.push(syn::Error::new(
-                                attr.span(),
+                            self.errors.push(syn::Error::new_spanned(
+                                attr,
                                 format!("`#[step]` inside {what} is not a step of the flow: steps are statements of the flow's own body"),
                             ));
                         }

@@ -139,6 +139,64 @@ mod tests {
     }
 
     #[test]
+    fn disabled_flow_returns_the_item_without_its_step_attributes() {
+        let item = quote! {
+            #[inline]
+            pub async fn pay(&self, order: &Order) -> Result<u32, Error> {
+                #[step("load")]
+                let items = self.db.load(order).await?;
+                for item in &items {
+                    #[step(name = "price", fields(item = item.id))]
+                    self.price(item)?;
+                }
+                #[telem::step]
+                Ok(items.len() as u32)
+            }
+        };
+        let expected = quote! {
+            #[inline]
+            pub async fn pay(&self, order: &Order) -> Result<u32, Error> {
+                let items = self.db.load(order).await?;
+                for item in &items {
+                    self.price(item)?;
+                }
+                Ok(items.len() as u32)
+            }
+        };
+        let args = quote! { name = "pay", kind = server, fields(order = order.id), err, parent = None, links(&self.ctx) };
+        let out = super::flow_impl(args, item, false);
+        assert_eq!(out.to_string(), expected.to_string());
+        // Without steps the item comes back token for token.
+        let plain = quote! { fn f(x: u8) -> u8 { let y = x; y } };
+        assert_eq!(super::flow_impl(quote! {}, plain.clone(), false).to_string(), plain.to_string());
+    }
+
+    #[test]
+    fn disabled_flow_still_reports_misplaced_steps() {
+        let item = quote! { fn f() { let g = || { #[step] let x = 1; x }; g(); } };
+        let out = super::flow_impl(quote! {}, item, false).to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(!out.contains("# [step]"), "the attribute is removed: {out}");
+    }
+
+    #[test]
+    fn steps_become_guards_named_after_the_flow() {
+        let item = quote! { fn f(xs: &[u8]) -> Option<u8> { for x in xs { #[step] let y = x.checked_add(1)?; } #[step("end")] Some(0) } };
+        let out = super::flow_impl(quote! {}, item, true).to_string();
+        assert!(out.contains("StepGuard :: enter_iteration"), "{out}");
+        assert!(out.contains("\"f/step[0]\""), "{out}");
+        assert!(out.contains("\"end\""), "{out}");
+        assert!(out.contains("__telem_check (& mut __telem_step_0)"), "{out}");
+        assert!(!out.contains("# [step"), "{out}");
+    }
+
+    #[test]
+    fn step_in_a_span_is_an_error_suggesting_flow() {
+        let out = super::span_impl(quote! {}, quote! { fn f() { #[step] let x = 1; } }, true).to_string();
+        assert!(out.contains("use `#[telem::flow]` instead"), "{out}");
+    }
+
+    #[test]
     fn enabled_rewrites_the_body() {
         let item = quote! { fn parse(input: &str) -> usize { input.len() } };
         let out = super::span_impl(quote! {}, item.clone(), true).to_string();
@@ -154,7 +212,7 @@ mod tests {
 
     fn shape(item: proc_macro2::TokenStream) -> crate::func::Shape {
         let mut errors = crate::valid::Errors::default();
-        crate::func::parse(item, &mut errors).expect("a function").shape
+        crate::func::parse(item, &mut errors, "span").expect("a function").shape
     }
 
     #[test]

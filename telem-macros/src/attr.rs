@@ -165,10 +165,8 @@ pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
             ("parent", Meta::NameValue(nv)) => options.parent = Some(nv.value),
             ("links", Meta::List(list)) => {
                 match list.parse_args_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
-                    Ok(links) if links.is_empty() => errors.push(syn::Error::new(
-                        list.path.span(),
-                        "`links` takes at least one context: links(ctx, …)",
-                    )),
+                    Ok(links) if links.is_empty() => errors
+                        .push(syn::Error::new(list.path.span(), "`links` takes at least one context: links(ctx, …)")),
                     Ok(links) => options.links.extend(links),
                     Err(e) => errors.push(e),
                 }

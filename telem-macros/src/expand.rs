@@ -13,8 +13,8 @@ use crate::attr::Options;
 use crate::func::{arg_names, box_pin_tail, Func, Shape};
 use proc_macro2::{Delimiter, Group, TokenStream};
 use quote::{quote, quote_spanned};
-use syn::visit_mut::VisitMut;
 use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
 use syn::{Expr, ReturnType, Signature, Type};
 
 pub fn span(options: &Options, mut func: Func) -> TokenStream {

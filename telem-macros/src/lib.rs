@@ -48,12 +48,20 @@ enum Macro {
 
 /// `span_impl` and `flow_impl` for the unit tests.
 #[cfg(test)]
-fn span_impl(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream, enabled: bool) -> proc_macro2::TokenStream {
+fn span_impl(
+    args: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+    enabled: bool,
+) -> proc_macro2::TokenStream {
     instrument(Macro::Span, args, item, enabled)
 }
 
 #[cfg(test)]
-fn flow_impl(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream, enabled: bool) -> proc_macro2::TokenStream {
+fn flow_impl(
+    args: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+    enabled: bool,
+) -> proc_macro2::TokenStream {
     instrument(Macro::Flow, args, item, enabled)
 }
 
@@ -163,7 +171,8 @@ mod tests {
                 Ok(items.len() as u32)
             }
         };
-        let args = quote! { name = "pay", kind = server, fields(order = order.id), err, parent = None, links(&self.ctx) };
+        let args =
+            quote! { name = "pay", kind = server, fields(order = order.id), err, parent = None, links(&self.ctx) };
         let out = super::flow_impl(args, item, false);
         assert_eq!(out.to_string(), expected.to_string());
         // Without steps the item comes back token for token.

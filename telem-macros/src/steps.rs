@@ -45,7 +45,17 @@ pub struct Flow<'a> {
 
 /// Finds and rewrites the steps of `block`, the flow's body. Whether it had any `#[step]`.
 pub fn rewrite(flow: &Flow, block: &mut Block, errors: &mut Errors) -> bool {
-    let mut walk = Walk { flow, errors, count: 0, names: Vec::new(), steps: Vec::new(), loops: Vec::new(), next_loop: 0, opaque: None, found: false };
+    let mut walk = Walk {
+        flow,
+        errors,
+        count: 0,
+        names: Vec::new(),
+        steps: Vec::new(),
+        loops: Vec::new(),
+        next_loop: 0,
+        opaque: None,
+        found: false,
+    };
     walk.visit_block_mut(block);
     walk.found
 }
@@ -332,11 +342,8 @@ impl Walk<'_, '_> {
                 if let Some(init) = &mut local.init {
                     let expr = &init.expr;
                     // `let … else` needs its expression not to end in `}`.
-                    let wrapped = if init.diverge.is_some() {
-                        quote!(({ #open #expr }))
-                    } else {
-                        quote!({ #open #expr })
-                    };
+                    let wrapped =
+                        if init.diverge.is_some() { quote!(({ #open #expr })) } else { quote!({ #open #expr }) };
                     *init.expr = syn::parse_quote!(#wrapped);
                 }
                 Stmt::Local(local)
@@ -427,7 +434,8 @@ impl VisitMut for Walk<'_, '_> {
             match (steps.next(), self.opaque) {
                 (Some(attr), None) => {
                     for extra in steps {
-                        self.errors.push(syn::Error::new_spanned(extra, "a statement is one step: remove this `#[step]`"));
+                        self.errors
+                            .push(syn::Error::new_spanned(extra, "a statement is one step: remove this `#[step]`"));
                     }
                     let stmt = self.step(&attr, stmt);
                     block.stmts.push(stmt);

@@ -403,7 +403,8 @@ impl Walk<'_, '_> {
         // Shadowed in the body by this pass's number (`continue` still counts: the counter moves first).
         body.stmts.insert(
             0,
-            syn::parse_quote! { let #counter: u64 = { let __telem_pass = #counter; #counter += 1; __telem_pass }; },
+            // `mem::replace`, not `+= 1`: clippy would suggest `enumerate` for a counter it cannot see.
+            syn::parse_quote! { let #counter: u64 = { let __telem_next = #counter + 1; ::core::mem::replace(&mut #counter, __telem_next) }; },
         );
         let inner = std::mem::replace(expr, Expr::Verbatim(TokenStream::new()));
         *expr = syn::parse_quote!({ let mut #counter: u64 = 0; #inner });

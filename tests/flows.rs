@@ -338,3 +338,34 @@ fn let_step_bindings_are_visible_after_the_step() {
     assert_eq!(all(&spans, "else").len(), 2);
     assert_eq!(all(&spans, "split/step[2]").len(), 1, "the second call returned in the `else`");
 }
+
+#[telem::flow]
+fn nested(fail: bool) -> Result<u32, String> {
+    #[step("outer")]
+    let n = {
+        #[step("inner")]
+        let n: u32 = if fail { Err("inner failed".to_owned())? } else { 1 };
+        n + 1
+    };
+    Ok(n)
+}
+
+#[test]
+fn a_step_inside_a_step_is_its_child_and_a_failing_question_mark_fails_both() {
+    let (telem, memory) = start();
+    assert_eq!(nested(false), Ok(2));
+    assert_eq!(nested(true), Err("inner failed".to_owned()));
+    assert!(telem.shutdown());
+    assert_accounted();
+    let spans = memory.spans();
+    let roots = all(&spans, "nested");
+    let (outer, inner) = (all(&spans, "outer"), all(&spans, "inner"));
+    for i in 0..2 {
+        assert_child(outer[i], roots[i]);
+        assert_child(inner[i], outer[i]);
+        assert_eq!((u64_attr(outer[i], "step.index"), u64_attr(inner[i], "step.index")), (0, 1));
+    }
+    assert_eq!((&outer[0].status, &inner[0].status), (&Status::Unset, &Status::Unset));
+    let failed = Status::Error("inner failed".into());
+    assert_eq!((&outer[1].status, &inner[1].status), (&failed, &failed));
+}

@@ -203,7 +203,7 @@ pub fn box_pin_tail(block: &mut Block) -> Option<&mut Expr> {
 }
 
 /// Whether a call is `Box::pin(x)` (`std::boxed::Box::pin`, `::std::boxed::Box::pin`, …).
-fn is_box_pin(call: &syn::ExprCall) -> bool {
+pub fn is_box_pin(call: &syn::ExprCall) -> bool {
     let Expr::Path(f) = &*call.func else { return false };
     let segs: Vec<String> = f.path.segments.iter().map(|s| s.ident.to_string()).collect();
     segs.len() >= 2 && segs[segs.len() - 2] == "Box" && segs[segs.len() - 1] == "pin" && call.args.len() == 1

@@ -97,11 +97,12 @@ fn instrument(
                 let p = quote::quote!(#krate::__private);
                 let name = options.name.as_ref().map_or_else(|| func.sig.ident.to_string(), syn::LitStr::value);
                 let is_async = func.shape == func::Shape::AsyncFn;
-                let check = steps::Flow { name: name.clone(), p: &p, is_async, expand: false };
+                let future_tail = matches!(func.shape, func::Shape::ImplFuture | func::Shape::BoxedFuture);
+                let check = steps::Flow { name: name.clone(), p: &p, is_async, future_tail, expand: false };
                 found = steps::rewrite(&check, &mut original, &mut errors);
                 if enabled {
                     // The same walk again, rewriting (its errors are the ones just collected).
-                    let flow = steps::Flow { name, p: &p, is_async, expand: true };
+                    let flow = steps::Flow { name, p: &p, is_async, future_tail, expand: true };
                     steps::rewrite(&flow, &mut func.block, &mut valid::Errors::default());
                 }
             }

@@ -39,6 +39,10 @@ pub struct Flow<'a> {
     pub p: &'a TokenStream,
     /// `async fn`: each `.await` inside a step goes through `StepAwait`.
     pub is_async: bool,
+    /// A function returning a future (`impl Future`, `Pin<Box<dyn Future>>`): the async block its body
+    /// ends in (`async move { … }` or `Box::pin(async move { … })`) is the flow's async code, where
+    /// steps may be and `.await` inside them goes through `StepAwait`.
+    pub future_tail: bool,
     /// Rewrite (enabled), or only strip the attributes (disabled).
     pub expand: bool,
 }
@@ -48,6 +52,8 @@ pub fn rewrite(flow: &Flow, block: &mut Block, errors: &mut Errors) -> bool {
     let mut walk = Walk {
         flow,
         errors,
+        is_async: flow.is_async,
+        before_future: false,
         count: 0,
         names: Vec::new(),
         steps: Vec::new(),
@@ -56,8 +62,39 @@ pub fn rewrite(flow: &Flow, block: &mut Block, errors: &mut Errors) -> bool {
         opaque: None,
         found: false,
     };
+    // The statements before the future's async block run at the call, as in a sync flow.
+    let has_tail = flow.future_tail && block.stmts.last_mut().is_some_and(|stmt| async_tail(stmt).is_some());
+    let mut tail = if has_tail { block.stmts.pop() } else { None };
+    // The statements before the future's async block run at the call, when the flow's span is not
+    // current (it is current only while the future is polled): no steps there.
+    walk.before_future = flow.future_tail;
     walk.visit_block_mut(block);
+    walk.before_future = false;
+    if let Some(stmt) = &mut tail {
+        walk.is_async = true;
+        walk.visit_block_mut(&mut async_tail(stmt).expect("checked above").block);
+    }
+    block.stmts.extend(tail);
     walk.found
+}
+
+/// The async block a statement is, or is boxed in: `async move { … }`, `Box::pin(async move { … })`.
+fn async_tail(stmt: &mut Stmt) -> Option<&mut syn::ExprAsync> {
+    let Stmt::Expr(expr, None) = stmt else { return None };
+    let boxed = matches!(expr, Expr::Call(call) if crate::func::is_box_pin(call));
+    let mut expr = if boxed {
+        let Expr::Call(call) = expr else { return None };
+        call.args.first_mut()?
+    } else {
+        expr
+    };
+    while let Expr::Paren(p) = expr {
+        expr = &mut p.expr;
+    }
+    match expr {
+        Expr::Async(a) => Some(a),
+        _ => None,
+    }
 }
 
 /// Reports every `#[step]` in the body of a `#[span]` function (and removes it, so the compiler does
@@ -225,6 +262,10 @@ struct Loop {
 struct Walk<'a, 'e> {
     flow: &'a Flow<'a>,
     errors: &'e mut Errors,
+    /// Whether the code walked is async (the `async fn`'s body, or a future's tail async block).
+    is_async: bool,
+    /// Walking the code a future-returning flow runs at the call, before its async block.
+    before_future: bool,
     /// Steps seen so far: the next step's index.
     count: u64,
     /// Explicit step names so far.
@@ -433,6 +474,18 @@ impl VisitMut for Walk<'_, '_> {
             self.found |= !steps.is_empty();
             let mut steps = steps.into_iter();
             match (steps.next(), self.opaque) {
+                (Some(attr), None) if self.before_future => {
+                    for attr in std::iter::once(attr).chain(steps) {
+                        self.errors.push(syn::Error::new_spanned(
+                            attr,
+                            "in a flow that returns a future, steps go inside the async block it returns \
+                             (`async move { … }` or `Box::pin(async move { … })`): the code before it runs at the \
+                             call, outside the flow's span",
+                        ));
+                    }
+                    self.visit_stmt_mut(&mut stmt);
+                    block.stmts.push(stmt);
+                }
                 (Some(attr), None) => {
                     for extra in steps {
                         self.errors
@@ -467,7 +520,7 @@ impl VisitMut for Walk<'_, '_> {
                 let checked = self.checked(&t.expr);
                 *t.expr = syn::parse_quote!(#checked);
             }
-            Expr::Await(a) if !self.steps.is_empty() && self.flow.expand && self.flow.is_async => {
+            Expr::Await(a) if !self.steps.is_empty() && self.flow.expand && self.is_async => {
                 self.visit_expr_mut(&mut a.base);
                 let (p, base) = (self.flow.p, &a.base);
                 let guard = self.steps.last().expect("inside a step");

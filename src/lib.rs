@@ -35,7 +35,33 @@
 //! | `skip(a, b)` | with `args`: leave these arguments out |
 //! | `err` | on `Err(e)`: status error with `e`'s `Display` |
 //! | `ret` | record the returned value (`return` attribute) with `Debug` |
+//! | `parent = expr` | the parent context: a [`Context`], `&Context`, `Option<Context>`, … ([`IntoParent`]); `None` starts a new trace |
+//! | `links(expr, …)` | link the span to other contexts (each [`IntoParent`]; `None` adds nothing) |
 //! | `crate = path` | where `telem` is, for crates that re-export it |
+//!
+//! ## Flows and steps
+//!
+//! [`macro@flow`] takes the same options. A flow is a span whose statements marked [`macro@step`] are
+//! child spans of it: a whole pipeline in one trace, each stage timed and failing on its own.
+//!
+//! ```
+//! #[telem::flow(name = "checkout", err)]
+//! fn checkout(items: &[u32]) -> Result<u32, String> {
+//!     #[step("validate")]
+//!     let count = items.len();
+//!     let mut total = 0;
+//!     for item in items {
+//!         // one span per pass, with `step.iteration`
+//!         #[step(name = "price", fields(item = *item))]
+//!         total += price(*item)?;
+//!     }
+//!     #[step] // named `checkout/step[2]`
+//!     total += count as u32;
+//!     Ok(total)
+//! }
+//! # fn price(item: u32) -> Result<u32, String> { Ok(item) }
+//! # assert_eq!(checkout(&[1, 2]), Ok(5));
+//! ```
 
 #![warn(missing_docs)]
 
@@ -53,6 +79,46 @@
 /// # query("ann", "pw").unwrap();
 /// ```
 pub use telem_macros::span;
+
+/// Records each call of the function as a flow: a span (with every [`macro@span`] option, including
+/// `parent = ` and `links(…)`) whose `#[step]` statements are child spans of it.
+///
+/// Called while no span is current, a flow is the root of a new trace; called inside a span, it is a
+/// sub-flow in that span's trace; `parent = ctx` continues the trace `ctx` names (`None`: a new one).
+///
+/// `#[step]` goes on a statement of the flow's body: a `let` (its bindings stay visible after it), an
+/// expression statement, a block, a loop, also inside loops and nested blocks, `if` and `match` arms.
+/// Each becomes a child span, current while the statement runs:
+///
+/// - named `<flow>/step[<i>]`, or `#[step("name")]`, `#[step(name = "…", fields(k = v, …))]` (names
+///   are unique within a flow); every span carries `step.index` (source order, from 0) and
+///   `step.name`;
+/// - a `?` inside the step that propagates a failure ends it with status error (the error's
+///   `Display` when it has one); a panic inside it ends it with status error;
+/// - inside a loop, one span per pass, with `step.iteration` counting the innermost loop's passes;
+/// - in an `async fn` flow, each `.await` inside the step keeps the step current on whichever worker
+///   polls, and leaves it while pending.
+///
+/// Closures, async blocks and items inside the flow keep their own `?` and `.await`; a `#[step]`
+/// inside one is an error. Without the `enabled` feature the `#[step]` attributes are removed and the
+/// function is otherwise unchanged.
+///
+/// ```
+/// #[telem::flow(kind = server, fields(order = id))]
+/// async fn order(id: u32) -> Result<u32, std::num::ParseIntError> {
+///     #[step("parse")]
+///     let n: u32 = "41".parse()?;
+///     #[step]
+///     let total = { std::future::ready(n + 1).await };
+///     Ok(total + id)
+/// }
+/// # let _ = order(1);
+/// ```
+pub use telem_macros::flow;
+
+/// Marks a statement of a [`macro@flow`] as a step. Read (and removed) by the `#[flow]` around it; on its
+/// own, anywhere else, it is a compile error.
+pub use telem_macros::step;
 
 pub use telem_runtime::{
     current_span, flush, in_span, init, record, shutdown, spawn, stats, try_init, with_current_context, Attributes,

@@ -1,4 +1,4 @@
-//! The options of `#[span(...)]`.
+//! The options of `#[span(...)]` and `#[flow(...)]` (the same set).
 
 use crate::valid::Errors;
 use proc_macro2::{Span, TokenStream};
@@ -18,7 +18,7 @@ const KINDS: &[(&str, &str)] = &[
     ("consumer", "Consumer"),
 ];
 
-const OPTIONS: &str = "name, kind, fields, args, skip, err, ret, crate";
+const OPTIONS: &str = "name, kind, fields, args, skip, err, ret, parent, links, crate";
 
 /// One `key = value` of `fields(...)`.
 pub struct Field {
@@ -81,6 +81,10 @@ pub struct Options {
     pub err: Option<Span>,
     pub ret: Option<Span>,
     pub krate: Option<Path>,
+    /// `parent = expr`: anything `IntoParent`.
+    pub parent: Option<Expr>,
+    /// `links(expr, …)`: each anything `IntoParent`.
+    pub links: Vec<Expr>,
 }
 
 /// Parses the options, recording every problem in `errors` and keeping what it could read.
@@ -158,6 +162,15 @@ pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
                     Err(e) => errors.push(e),
                 }
             }
+            ("parent", Meta::NameValue(nv)) => options.parent = Some(nv.value),
+            ("links", Meta::List(list)) => {
+                match list.parse_args_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
+                    Ok(links) if links.is_empty() => errors
+                        .push(syn::Error::new(list.path.span(), "`links` takes at least one context: links(ctx, …)")),
+                    Ok(links) => options.links.extend(links),
+                    Err(e) => errors.push(e),
+                }
+            }
             ("args", Meta::Path(p)) => options.args = Some(p.span()),
             ("err", Meta::Path(p)) => options.err = Some(p.span()),
             ("ret", Meta::Path(p)) => options.ret = Some(p.span()),
@@ -169,10 +182,10 @@ pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
                 },
                 other => errors.push(syn::Error::new(other.span(), "`crate` takes a path: crate = my::telem")),
             },
-            ("name" | "kind" | "crate", meta) => {
+            ("name" | "kind" | "crate" | "parent", meta) => {
                 errors.push(syn::Error::new(meta.span(), format!("`{key}` takes a value: {key} = …")))
             }
-            ("fields" | "skip", meta) => {
+            ("fields" | "skip" | "links", meta) => {
                 errors.push(syn::Error::new(meta.span(), format!("`{key}` takes a list: {key}(…)")))
             }
             ("args" | "err" | "ret", meta) => {
@@ -191,7 +204,7 @@ pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
 }
 
 /// Splits an attribute's tokens at its top-level commas (commas inside `(…)` belong to one option).
-fn split_options(tokens: TokenStream) -> Vec<TokenStream> {
+pub fn split_options(tokens: TokenStream) -> Vec<TokenStream> {
     let mut chunks = vec![TokenStream::new()];
     for tree in tokens {
         match &tree {

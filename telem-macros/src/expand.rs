@@ -13,8 +13,9 @@ use crate::attr::Options;
 use crate::func::{arg_names, box_pin_tail, Func, Shape};
 use proc_macro2::{Delimiter, Group, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::{ReturnType, Signature, Type};
+use syn::{Expr, ReturnType, Signature, Type};
 
 pub fn span(options: &Options, mut func: Func) -> TokenStream {
     let krate = match &options.krate {
@@ -45,6 +46,34 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
         }
     });
 
+    // `parent = expr`: evaluated once, current while the span starts (a sync span's whole call).
+    let parent = options.parent.as_ref().map(|expr| {
+        let at = expr.span();
+        let expr = match expr {
+            // A bare `None` has no type of its own to say which `Option` it is.
+            Expr::Path(path) if path.path.is_ident("None") => {
+                quote_spanned!(path.span()=> ::core::option::Option::<#krate::Context>::None)
+            }
+            other => quote!(#other),
+        };
+        // Spanned at the expression, so "`X` is not `IntoParent`" points there.
+        let new = quote_spanned!(at=> #p::Parent::new(#expr));
+        quote!(let __telem_parent = #new;)
+    });
+    let enter_parent = parent.as_ref().map(|parent| quote!(#parent let __telem_entered = __telem_parent.enter();));
+    // A future span starts under the parent, and each poll runs under it (so what the parent carries,
+    // such as baggage, stays current inside).
+    let start_future = match &parent {
+        Some(parent) => quote!(#parent let #mutable __telem_span = {
+            let __telem_entered = __telem_parent.enter();
+            #p::FutureSpan::start(#site)
+        };),
+        None => quote!(let #mutable __telem_span = #p::FutureSpan::start(#site);),
+    };
+    let under_parent = |future: TokenStream| match &parent {
+        Some(_) => quote!(__telem_parent.instrument(#future)),
+        None => future,
+    };
     // The closure that runs the body says what it returns, so coercions (`Box<dyn Trait>`) and `?`
     // conversions work as in the plain function, and a mismatch is reported on the body's expression.
     let declared = declared_type(&func.sig);
@@ -68,6 +97,7 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
             // `ret` here, which need the body's value before it is returned.
             let stmts = &block.stmts;
             quote! {
+                #enter_parent
                 let #mutable __telem_span = #p::SpanGuard::enter(#site);
                 #record
                 #(#stmts)*
@@ -104,6 +134,7 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
                 },
             };
             quote! {
+                #enter_parent
                 let mut __telem_span = #p::SpanGuard::enter(#site);
                 #record
                 #tail
@@ -112,7 +143,7 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
         shape => {
             // The span opens on the call (its parent is what is current then) and is handed the future.
             let open = quote! {
-                let #mutable __telem_span = #p::FutureSpan::start(#site);
+                #start_future
                 #record
             };
             // The body, run as a closure so an early `return` still goes through the wrapping below.
@@ -142,18 +173,26 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
                         _ => quote!(),
                     };
                     let future = inspect_output(options, quote!(async move { #declare #block }), &krate);
-                    quote! { #open __telem_span.instrument(#future).await }
+                    let future = under_parent(quote!(__telem_span.instrument(#future)));
+                    quote! { #open #future.await }
                 }
-                Shape::ImplFuture => quote! { #open #built __telem_span.instrument(#wrapped) },
+                Shape::ImplFuture => {
+                    let future = under_parent(quote!(__telem_span.instrument(#wrapped)));
+                    quote! { #open #built #future }
+                }
                 _ => match box_pin_tail(block).filter(|_| !early_return) {
                     // `Box::pin(async move { … })`: wrap the inner future, no second box.
                     Some(tail) => {
                         let inner = inspect_output(options, quote!(#tail), &krate);
-                        *tail = syn::parse_quote!(__telem_span.instrument(#inner));
+                        let future = under_parent(quote!(__telem_span.instrument(#inner)));
+                        *tail = syn::parse_quote!(#future);
                         let stmts = &block.stmts;
                         quote! { #open #(#stmts)* }
                     }
-                    None => quote! { #open #built ::std::boxed::Box::pin(__telem_span.instrument(#wrapped)) },
+                    None => {
+                        let future = under_parent(quote!(__telem_span.instrument(#wrapped)));
+                        quote! { #open #built ::std::boxed::Box::pin(#future) }
+                    }
                 },
             }
         }
@@ -219,6 +258,10 @@ fn record_attributes(options: &Options, func: &Func, p: &TokenStream) -> Vec<Tok
             // Spanned at the argument, so "`T` is not `Debug`" points there.
             out.push(quote_spanned! {arg.span()=> #(#cfgs)* __telem_span.attribute(#key, #p::debug_value(&#arg)); });
         }
+    }
+    for link in &options.links {
+        // Spanned at the expression, so "`X` is not `IntoParent`" points there.
+        out.push(quote_spanned! {link.span()=> __telem_span.link(#link); });
     }
     for field in &options.fields {
         let (key, value) = (&field.key, &field.value);

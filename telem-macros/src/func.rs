@@ -34,18 +34,18 @@ pub struct Func {
     pub value_type: Option<Type>,
 }
 
-/// Reads the item, or records why `#[span]` cannot apply to it.
-pub fn parse(item: TokenStream, errors: &mut Errors) -> Option<Func> {
+/// Reads the item, or records why the macro (`what`: `span` or `flow`) cannot apply to it.
+pub fn parse(item: TokenStream, errors: &mut Errors, what: &str) -> Option<Func> {
     let f: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(e) => {
             if let Ok(decl) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
                 errors.push(syn::Error::new(
                     decl.sig.fn_token.span,
-                    "#[span] needs a function body; put it on the function in the impl instead",
+                    format!("#[{what}] needs a function body; put it on the function in the impl instead"),
                 ));
             } else if let Ok(other) = syn::parse2::<syn::Item>(item) {
-                errors.push(syn::Error::new(first_token_span(&other), "#[span] applies to functions only"));
+                errors.push(syn::Error::new(first_token_span(&other), format!("#[{what}] applies to functions only")));
             }
             // Otherwise the item does not parse at all: the compiler reports that on the item itself.
             let _ = e;
@@ -203,7 +203,7 @@ pub fn box_pin_tail(block: &mut Block) -> Option<&mut Expr> {
 }
 
 /// Whether a call is `Box::pin(x)` (`std::boxed::Box::pin`, `::std::boxed::Box::pin`, …).
-fn is_box_pin(call: &syn::ExprCall) -> bool {
+pub fn is_box_pin(call: &syn::ExprCall) -> bool {
     let Expr::Path(f) = &*call.func else { return false };
     let segs: Vec<String> = f.path.segments.iter().map(|s| s.ident.to_string()).collect();
     segs.len() >= 2 && segs[segs.len() - 2] == "Box" && segs[segs.len() - 1] == "pin" && call.args.len() == 1

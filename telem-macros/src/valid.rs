@@ -1,4 +1,4 @@
-//! Misuse of `#[span]`, reported on the offending token. Every problem is collected, so one build
+//! Misuse of `#[span]` and `#[flow]`, reported on the offending token. Every problem is collected, so one build
 //! shows them all.
 
 use crate::attr::Options;
@@ -21,9 +21,13 @@ impl Errors {
     }
 }
 
-pub fn check(options: &Options, func: &Func, errors: &mut Errors) {
+/// `what`: the macro, `span` or `flow`, as the messages name it.
+pub fn check(options: &Options, func: &Func, errors: &mut Errors, what: &str) {
     if let Some(c) = &func.sig.constness {
-        errors.push(syn::Error::new(c.span, "#[span] cannot instrument a `const fn`: spans happen at run time"));
+        errors.push(syn::Error::new(
+            c.span,
+            format!("#[{what}] cannot instrument a `const fn`: spans happen at run time"),
+        ));
     }
     if let Some(err) = options.err {
         if !func.value_type.as_ref().is_some_and(may_be_result) {

@@ -49,6 +49,17 @@ impl StepGuard {
         step
     }
 
+    /// Whether attributes would be kept (`#[step(fields(…))]` skips computing them otherwise).
+    #[inline]
+    pub fn is_recording(&self) -> bool {
+        self.open.is_recording()
+    }
+
+    /// `#[step(fields(…))]`: adds an attribute.
+    pub fn attribute(&mut self, key: &'static str, value: Value) {
+        self.open.set_attribute(Cow::Borrowed(key), value);
+    }
+
     /// The step failed (its `?` is propagating `status`'s error).
     #[cold]
     pub fn fail(&mut self, status: Status) {

@@ -57,13 +57,17 @@ impl OpenSpan {
             trace: parent.trace,
             id,
             parent: parent.span,
-            start: clock::now(),
+            start: 0,
             extra: std::ptr::null_mut(),
             flags: parent.flags,
             recording: true,
         };
         if parent.flags & SAMPLED == 0 {
             open.unsampled(root());
+        }
+        // An unrecorded span is never timed: no clock read on the path the sampler said no to.
+        if open.recording {
+            open.start = clock::now();
         }
         open
     }

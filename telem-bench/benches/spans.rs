@@ -64,6 +64,7 @@ fn spans(c: &mut Criterion) {
     g.bench_function("telem", |bench| bench.iter(b::telem_span));
     g.bench_function("telem_cpu", |bench| bench.iter_custom(|iters| cpu(iters, b::telem_span)));
     g.bench_function("telem_nested3", |bench| bench.iter(b::telem_nested3));
+    g.bench_function("telem_flow3", |bench| bench.iter(b::telem_flow3));
     g.bench_function("telem_tree100", |bench| bench.iter(b::telem_tree100));
     let pair = pair_of(b::telem_span);
     g.bench_function("telem_2threads", |bench| bench.iter_custom(|iters| pair.run(iters)));

@@ -228,6 +228,19 @@ pub fn telem_span() {
     black_box(());
 }
 
+/// `#[telem::flow]` with three `#[step]` statements: four spans per call (the flow's root and a
+/// child per step), the shape issue 8 compares with one `#[telem::span]` (target ≤ 4.5×).
+#[telem::flow]
+#[inline(never)]
+pub fn telem_flow3() {
+    #[step]
+    black_box(1);
+    #[step]
+    black_box(2);
+    #[step]
+    black_box(3);
+}
+
 /// Three nested `#[telem::span]` functions.
 #[telem::span]
 #[inline(never)]

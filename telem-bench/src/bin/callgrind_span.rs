@@ -4,7 +4,7 @@
 //! callgrind_span <case> <N>
 //! ```
 //!
-//! Cases: plain, floor, telem, telem_disabled, fastrace, tracing_no_subscriber, tracing_registry,
+//! Cases: plain, floor, telem, telem_flow3, telem_unsampled, telem_disabled, fastrace, tracing_no_subscriber, tracing_registry,
 //! otel_sdk, tracing_otel (the compiled-out cases are in `compiled-out/`'s `callgrind_compiled_out`).
 //! `callgrind.sh` runs it with N and 2N and reports (Ir(2N) − Ir(N)) / N, so start-up, shutdown and
 //! every other fixed cost cancel out. Telem and fastrace are shut down / flushed before exit, so the
@@ -59,6 +59,17 @@ fn main() {
             assert_eq!(stats.recorded, n, "every span recorded");
             assert_eq!(stats.ring_dropped, 0, "no span dropped");
             eprintln!("telem stats: {stats:?}");
+        }
+        "telem_flow3" | "telem_unsampled" => {
+            // As `telem` (a ring that holds every span); the flow records four spans per call, the
+            // unsampled case none.
+            let flow = case == "telem_flow3";
+            let telem = if flow { b::telem_start_holding(4 * n) } else { b::telem_start_unsampled() };
+            hot_loop(n, if flow { b::telem_flow3 } else { b::telem_span });
+            assert!(telem.shutdown(), "telem did not drain");
+            let stats = telem::stats();
+            assert_eq!(stats.recorded, if flow { 4 * n } else { 0 });
+            assert_eq!(stats.ring_dropped, 0, "no span dropped");
         }
         "telem_disabled" => {
             let _telem = b::telem_start_disabled();

@@ -42,6 +42,7 @@ const ROWS: &[Row] = &[
     row("telem_cpu", "same, whole-process CPU time per call (not recording thread)"),
     row("telem_disabled", "#[telem::span], runtime-disabled (.enabled(false) = TELEM_ENABLED=0)"),
     row("telem_unsampled", "#[telem::span], the ratio sampler said no (context made, no record)"),
+    row("telem_flow3", "#[telem::flow] with 3 #[step] statements (4 spans per call)"),
     row("fastrace_unsampled", "#[fastrace::trace] with no sampled root (its not-sampled path)"),
     row("fastrace", "#[fastrace::trace] under a sampled root, reporter installed"),
     row("fastrace_cpu", "same, whole-process CPU time per call (not recording thread)"),
@@ -273,6 +274,12 @@ fn targets(get: &dyn Fn(&str) -> Option<f64>) {
         None => add("≤ 0.1 % lost in a 20 M-span burst, default settings", "no result".into(), None),
     }
 
+    let flow = div(get("telem_flow3"), get("telem"));
+    add(
+        "`#[flow]` with 3 `#[step]`s ≤ 4.5× one `#[span]` (issue 8)",
+        format!("{} (criterion, telem_flow3 / telem)", x(flow)),
+        flow.map(|v| v <= 4.5),
+    );
     let unsampled = get("telem_unsampled");
     add(
         "unsampled span ≤ 6 ns on the recording thread (issue 8)",

@@ -25,61 +25,57 @@ pub(crate) struct OpenSpan {
     /// hold one inline down to a test of `site` when telem is off; every owner ends the span (`finish`),
     /// which hands the box on to the record.
     extra: *mut Extra,
-    /// W3C trace flags (`SAMPLED`, `RANDOM`), passed on to children.
-    pub flags: u8,
-    /// Whether the span becomes a record: sampled, or kept for the keep-errors rule. An unrecorded span
-    /// still carries its context (children and outgoing headers say sampled = 0) and ignores the rest.
-    recording: bool,
+    /// W3C trace flags (`SAMPLED`, `RANDOM`) in the low byte, passed on to children, and
+    /// `NOT_RECORDED`. A whole word, so the struct has no padding: copies of it (guards are built and
+    /// moved on the hot path) stay a few vector moves instead of a byte-by-byte shuffle.
+    flags: u64,
 }
+
+/// `OpenSpan::flags` bit: the span writes no record (unsampled, keep-errors off). It still carries its
+/// context — children and outgoing headers say sampled = 0 — and ignores the rest.
+const NOT_RECORDED: u64 = 1 << 8;
 
 // SAFETY: `extra` is uniquely owned (like the `Box` it came from) and `Extra` is `Send + Sync`.
 unsafe impl Send for OpenSpan {}
 unsafe impl Sync for OpenSpan {}
 
 impl OpenSpan {
-    pub const INACTIVE: OpenSpan = OpenSpan {
-        site: 0,
-        trace: 0,
-        id: 0,
-        parent: 0,
-        start: 0,
-        extra: std::ptr::null_mut(),
-        flags: 0,
-        recording: false,
-    };
+    pub const INACTIVE: OpenSpan =
+        OpenSpan { site: 0, trace: 0, id: 0, parent: 0, start: 0, extra: std::ptr::null_mut(), flags: NOT_RECORDED };
 
     /// A span starting now with id `id` under `parent`, whose flags it takes. `root` says, only when
     /// the span is unsampled, whether it is the first of its trace in this process.
     #[inline(always)]
     fn opened(site: &'static CallSite, id: u64, parent: Current, root: impl FnOnce() -> bool) -> OpenSpan {
-        let mut open = OpenSpan {
-            site: Record::site_word(site, 0),
+        let (mut site_word, mut flags) = (Record::site_word(site, 0), parent.flags as u64);
+        if parent.flags & SAMPLED == 0 {
+            let (site_bits, flag_bits) = OpenSpan::unsampled(root());
+            site_word |= site_bits;
+            flags |= flag_bits;
+        }
+        // An unrecorded span is never timed: no clock read on the path the sampler said no to.
+        let start = if flags & NOT_RECORDED == 0 { clock::now() } else { 0 };
+        OpenSpan {
+            site: site_word,
             trace: parent.trace,
             id,
             parent: parent.span,
-            start: 0,
+            start,
             extra: std::ptr::null_mut(),
-            flags: parent.flags,
-            recording: true,
-        };
-        if parent.flags & SAMPLED == 0 {
-            open.unsampled(root());
+            flags,
         }
-        // An unrecorded span is never timed: no clock read on the path the sampler said no to.
-        if open.recording {
-            open.start = clock::now();
-        }
-        open
     }
 
     /// The sampler said no: the span only carries its context, unless the keep-errors rule wants its
     /// record (marked unsampled, and `root` when it is the first span of the trace in this process).
+    /// Returns the site bits and flag bits to add (a value, not a `&mut self`, so the span being built
+    /// never has to live in memory on the sampled path).
     #[cold]
-    fn unsampled(&mut self, root: bool) {
+    fn unsampled(root: bool) -> (usize, u64) {
         if sampler::KEEP_ERRORS.load(std::sync::atomic::Ordering::Relaxed) {
-            self.site |= UNSAMPLED | if root { LOCAL_ROOT } else { 0 };
+            (UNSAMPLED | if root { LOCAL_ROOT } else { 0 }, 0)
         } else {
-            self.recording = false;
+            (0, NOT_RECORDED)
         }
     }
 
@@ -89,6 +85,12 @@ impl OpenSpan {
         if !running() {
             return OpenSpan::INACTIVE;
         }
+        OpenSpan::start_running(site, enter)
+    }
+
+    /// [`OpenSpan::start`] for a caller that has just seen telem running.
+    #[inline(always)]
+    pub fn start_running(site: &'static CallSite, enter: bool) -> OpenSpan {
         let h = hot();
         let parent = h.span.get();
         let id = h.span_id();
@@ -160,7 +162,7 @@ impl OpenSpan {
     /// Whether what is set on the span is kept (it will be a record).
     #[inline(always)]
     pub fn is_recording(&self) -> bool {
-        self.site != 0 && self.recording
+        self.site != 0 && self.flags & NOT_RECORDED == 0
     }
 
     /// Makes this span the thread's current one; returns what was current before.
@@ -172,13 +174,13 @@ impl OpenSpan {
     /// This span as the context of spans started under it.
     #[inline(always)]
     fn as_current(&self) -> Current {
-        Current { trace: self.trace, span: self.id, flags: self.flags }
+        Current { trace: self.trace, span: self.id, flags: self.flags as u8 }
     }
 
     /// What is current around this span when it was started under the thread's current context.
     #[inline(always)]
     pub fn parent_current(&self) -> Current {
-        Current { trace: self.trace, span: self.parent, flags: self.flags }
+        Current { trace: self.trace, span: self.parent, flags: self.flags as u8 }
     }
 
     /// Leaves the span's scope on this thread: restores `before` as current and takes in whatever
@@ -307,7 +309,7 @@ impl SpanGuard {
         if !running() {
             return SpanGuard { active: false, open: MaybeUninit::uninit() };
         }
-        SpanGuard { active: true, open: MaybeUninit::new(OpenSpan::start(site, true)) }
+        SpanGuard { active: true, open: MaybeUninit::new(OpenSpan::start_running(site, true)) }
     }
 
     /// The open span, when recording.

@@ -49,9 +49,14 @@ impl OpenSpan {
     fn opened(site: &'static CallSite, id: u64, parent: Current, root: impl FnOnce() -> bool) -> OpenSpan {
         let (mut site_word, mut flags) = (Record::site_word(site, 0), parent.flags as u64);
         if parent.flags & SAMPLED == 0 {
-            let (site_bits, flag_bits) = OpenSpan::unsampled(root());
-            site_word |= site_bits;
-            flags |= flag_bits;
+            // The sampler said no: the span only carries its context, unless the keep-errors rule
+            // wants its record (marked unsampled, and a local root when it is the first span of the
+            // trace in this process).
+            if sampler::KEEP_ERRORS.load(std::sync::atomic::Ordering::Relaxed) {
+                site_word |= UNSAMPLED | if root() { LOCAL_ROOT } else { 0 };
+            } else {
+                flags |= NOT_RECORDED;
+            }
         }
         // An unrecorded span is never timed: no clock read on the path the sampler said no to.
         let start = if flags & NOT_RECORDED == 0 { clock::now() } else { 0 };
@@ -63,19 +68,6 @@ impl OpenSpan {
             start,
             extra: std::ptr::null_mut(),
             flags,
-        }
-    }
-
-    /// The sampler said no: the span only carries its context, unless the keep-errors rule wants its
-    /// record (marked unsampled, and `root` when it is the first span of the trace in this process).
-    /// Returns the site bits and flag bits to add (a value, not a `&mut self`, so the span being built
-    /// never has to live in memory on the sampled path).
-    #[cold]
-    fn unsampled(root: bool) -> (usize, u64) {
-        if sampler::KEEP_ERRORS.load(std::sync::atomic::Ordering::Relaxed) {
-            (UNSAMPLED | if root { LOCAL_ROOT } else { 0 }, 0)
-        } else {
-            (0, NOT_RECORDED)
         }
     }
 
@@ -368,6 +360,17 @@ impl SpanGuard {
         }
     }
 
+    /// Leaves the scope of a span that writes no record (the sampler said no): only the context is
+    /// restored. Small and out of line, apart from `end`, so the sampled path keeps its own shape.
+    #[inline(never)]
+    fn end_unrecorded(&mut self) {
+        let Some(open) = self.open() else { return };
+        hot().replace_current(open.parent_current());
+        // What `current_span()` set on it meanwhile has nowhere to go.
+        local::take_pending(open.id, drop);
+        open.site = 0;
+    }
+
     /// Leaves the span's scope and ends it. Out of line, so the guard's drop inlines into the
     /// instrumented function as one test when telem is not recording.
     #[inline(never)]
@@ -386,7 +389,12 @@ impl Drop for SpanGuard {
     #[inline(always)]
     fn drop(&mut self) {
         if self.active {
-            self.end();
+            // SAFETY: `open` is initialised exactly when `active` is set.
+            if unsafe { self.open.assume_init_ref() }.is_recording() {
+                self.end();
+            } else {
+                self.end_unrecorded();
+            }
         }
     }
 }

@@ -265,3 +265,42 @@ fn the_sampler_comes_from_the_environment_and_bad_values_name_the_variable() {
     let err = telem::Builder::new().sampler(Sampler::ParentBasedTraceIdRatio(-0.1)).try_init().unwrap_err();
     assert!(err.to_string().contains("Builder::sampler"), "{err}");
 }
+
+/// A flow whose `charge` step fails when asked to.
+#[telem::flow(err)]
+fn pay(fail: bool) -> Result<u32, String> {
+    #[step("validate")]
+    let amount = 42;
+    #[step("charge")]
+    if fail {
+        Err::<(), String>("declined".into())?;
+    }
+    #[step("receipt")]
+    child();
+    Ok(amount)
+}
+
+#[test]
+fn keep_errors_with_ratio_zero_exports_a_flow_with_a_failing_step_whole() {
+    let (telem, memory) = common::start_with(|b| b.sampler(Sampler::TraceIdRatio(0.0)).keep_errors(16));
+    for _ in 0..5 {
+        assert_eq!(pay(false), Ok(42));
+    }
+    assert!(pay(true).is_err());
+    for _ in 0..5 {
+        assert_eq!(pay(false), Ok(42));
+    }
+    assert!(telem.shutdown());
+    let spans = memory.spans();
+    let root = one(&spans, "pay");
+    assert!(root.status != telem::Status::Unset, "the failing flow's root: {root:?}");
+    let validate = one(&spans, "validate");
+    let charge = one(&spans, "charge");
+    assert_child(validate, root);
+    assert_child(charge, root);
+    assert_eq!(charge.status, telem::Status::Error("declined".into()));
+    assert_eq!(spans.len(), 3, "the failing flow whole (the receipt step never ran), no clean one: {spans:#?}");
+    let stats = assert_accounted();
+    assert_eq!(stats.sampled_out, 10 * 5, "ten clean flows of five spans each (the receipt step calls `child`)");
+    assert_eq!(stats.exporter("memory").unwrap().in_flight, 0);
+}

@@ -110,7 +110,7 @@ fn main() {
         let tasks: Vec<_> = orders.into_iter().map(|order| (order.id, tokio::spawn(checkout(order)))).collect();
         for (id, task) in tasks {
             match task.await.unwrap() {
-                Ok(receipt) => println!("order {id}: {receipt}"),
+                Ok(receipt) => println!("{receipt}"),
                 Err(e) => println!("order {id}: failed: {e}"),
             }
         }

@@ -74,7 +74,7 @@ pub fn inject_current(carrier: &mut impl Injector) -> bool {
 /// As the Recommendation asks, an invalid `traceparent` (or two of them) counts as none, and an
 /// invalid `tracestate` is discarded while the trace goes on. An invalid `baggage` is discarded too.
 /// [`try_extract`] says why.
-pub fn extract(carrier: &impl Extractor) -> Option<Context> {
+pub fn extract(carrier: &(impl Extractor + ?Sized)) -> Option<Context> {
     match try_extract(carrier) {
         Ok(ctx) => ctx,
         Err(e) => e.into_context(),
@@ -91,7 +91,7 @@ pub fn extract(carrier: &impl Extractor) -> Option<Context> {
 /// // The trace still continues, without the tracestate.
 /// assert!(err.context().is_some_and(|ctx| ctx.trace_state.is_empty()));
 /// ```
-pub fn try_extract(carrier: &impl Extractor) -> Result<Option<Context>, PropagationError> {
+pub fn try_extract(carrier: &(impl Extractor + ?Sized)) -> Result<Option<Context>, PropagationError> {
     let mut values = carrier.values(TRACEPARENT);
     let Some(value) = values.next() else { return Ok(None) };
     let extra = values.count();
@@ -125,7 +125,7 @@ pub fn try_extract(carrier: &impl Extractor) -> Result<Option<Context>, Propagat
 
 /// The `baggage` in `carrier` on its own (several headers combined), for a receiver that wants it
 /// without a trace: [`extract`] returns baggage only with a valid `traceparent`.
-pub fn extract_baggage(carrier: &impl Extractor) -> Result<Baggage, BaggageError> {
+pub fn extract_baggage(carrier: &(impl Extractor + ?Sized)) -> Result<Baggage, BaggageError> {
     let mut values = carrier.values(BAGGAGE).peekable();
     if values.peek().is_none() {
         return Ok(Baggage::default());

@@ -48,7 +48,9 @@ pub const BAGGAGE: &str = "baggage";
 /// `traceparent` is formatted on the stack; the carrier's `set` does whatever copying it needs.
 pub fn inject(ctx: &Context, carrier: &mut impl Injector) {
     carrier.set(TRACEPARENT, traceparent::Traceparent::new(ctx).as_str());
-    if !ctx.trace_state.is_empty() {
+    if let Some(state) = ctx.trace_state.as_header() {
+        carrier.set(TRACESTATE, state);
+    } else if !ctx.trace_state.is_empty() {
         carrier.set(TRACESTATE, &ctx.trace_state.header());
     }
     if !ctx.baggage.is_empty() {

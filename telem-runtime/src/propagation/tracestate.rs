@@ -9,8 +9,10 @@
 //! so the rest of the list is still passed on. Anything else invalid refuses the whole value: the
 //! Recommendation then asks to discard the header.
 //!
-//! The members live behind an `Arc`, so a [`Context`](crate::Context) carrying a `tracestate` is
-//! cloned (for every `Context::current()`) without copying it.
+//! A `TraceState` is its canonical header text (members joined with `,`, no whitespace; keys and
+//! values cannot hold `,` or `=`, so it splits back unambiguously) behind an `Arc`: a
+//! [`Context`](crate::Context) carrying one is cloned (for every `Context::current()`) without copying
+//! it, extracting a canonical header copies it once, and injecting writes it as it is.
 
 use crate::propagation::traceparent::is_ows;
 use std::fmt;
@@ -33,7 +35,7 @@ const LONG_MEMBER: usize = 128;
 /// assert_eq!(state.header(), "congo=ucfJifl5GOE,rojo=00f067aa0ba902b7");
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct TraceState(Option<Arc<Vec<(String, String)>>>);
+pub struct TraceState(Option<Arc<str>>);
 
 /// Why a `tracestate` (or a key or value for it) was refused: the text, where (0-based character
 /// position in it) and what is wrong there.
@@ -166,19 +168,32 @@ impl TraceState {
     pub(crate) fn parse_values<'a, I: Iterator<Item = &'a str>>(
         values: impl Fn() -> I,
     ) -> Result<TraceState, TraceStateError> {
-        let mut members: Vec<(String, String)> = Vec::new();
-        let mut offset = 0;
+        let mut kept = Members { list: [""; MAX_MEMBERS], len: 0 };
+        let (mut offset, mut count) = (0, 0);
+        let mut only = "";
         for value in values() {
-            Self::parse_into(value, &mut members).map_err(|(at, reason)| {
+            Self::parse_into(value, &mut kept).map_err(|(at, reason)| {
                 let joined = values().collect::<Vec<_>>().join(",");
                 error(joined, (offset + at, reason))
             })?;
             offset += value.len() + 1;
+            count += 1;
+            only = value;
         }
-        Ok(TraceState((!members.is_empty()).then(|| Arc::new(members))))
+        let kept = &kept.list[..kept.len];
+        if kept.is_empty() {
+            return Ok(TraceState(None));
+        }
+        // Members are slices of the values in order: when one value's members and single commas add up
+        // to all of it, nothing was trimmed or dropped and it is already canonical.
+        let canonical = kept.iter().map(|m| m.len()).sum::<usize>() + kept.len() - 1;
+        if count == 1 && canonical == only.len() {
+            return Ok(TraceState(Some(Arc::from(only))));
+        }
+        Ok(TraceState(Some(Arc::from(kept.join(",")))))
     }
 
-    fn parse_into(value: &str, members: &mut Vec<(String, String)>) -> Result<(), Fail> {
+    fn parse_into<'a>(value: &'a str, kept: &mut Members<'a>) -> Result<(), Fail> {
         let mut start = 0;
         for member in value.split(',') {
             let at = start;
@@ -195,13 +210,15 @@ impl TraceState {
             let (key, val) = (&m[..eq], &m[eq + 1..]);
             check_key(key.as_bytes()).map_err(|(i, r)| (at + i, r))?;
             check_value(val.as_bytes()).map_err(|(i, r)| (at + eq + 1 + i, r))?;
-            if members.iter().any(|(k, _)| k == key) {
+            let seen = &kept.list[..kept.len];
+            if seen.iter().any(|m| split(m).0 == key) {
                 continue; // a repeated key: the first is kept (see the module's doc)
             }
-            if members.len() == MAX_MEMBERS {
+            if kept.len == MAX_MEMBERS {
                 return Err((at, "more than 32 list members"));
             }
-            members.push((key.to_owned(), val.to_owned()));
+            kept.list[kept.len] = m;
+            kept.len += 1;
         }
         Ok(())
     }
@@ -218,32 +235,39 @@ impl TraceState {
         let whole = || format!("{key}={value}");
         check_key(key.as_bytes()).map_err(|e| error(whole(), e))?;
         check_value(value.as_bytes()).map_err(|(i, r)| error(whole(), (key.len() + 1 + i, r)))?;
-        let members = Arc::make_mut(self.0.get_or_insert_with(Default::default));
-        members.retain(|(k, _)| k != key);
-        members.insert(0, (key.to_owned(), value.to_owned()));
-        members.truncate(MAX_MEMBERS);
+        let mut out = String::with_capacity(key.len() + 1 + value.len() + self.0.as_ref().map_or(0, |s| s.len() + 1));
+        out.push_str(key);
+        out.push('=');
+        out.push_str(value);
+        for m in self.members().filter(|m| split(m).0 != key).take(MAX_MEMBERS - 1) {
+            out.push(',');
+            out.push_str(m);
+        }
+        self.0 = Some(Arc::from(out));
         Ok(())
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let members = Arc::make_mut(self.0.as_mut()?);
-        let i = members.iter().position(|(k, _)| k == key)?;
-        let (_, value) = members.remove(i);
-        if members.is_empty() {
-            self.0 = None;
-        }
+        let value = self.get(key)?.to_owned();
+        let rest: Vec<&str> = self.members().filter(|m| split(m).0 != key).collect();
+        self.0 = (!rest.is_empty()).then(|| Arc::from(rest.join(",")));
         Some(value)
+    }
+
+    /// The members as `key=value` text, in order.
+    fn members(&self) -> impl Iterator<Item = &str> {
+        self.0.as_deref().into_iter().flat_map(|s| s.split(','))
     }
 
     /// The members in order, `(key, value)`.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().flat_map(|m| m.iter()).map(|(k, v)| (k.as_str(), v.as_str()))
+        self.members().map(split)
     }
 
     /// How many members.
     pub fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |m| m.len())
+        self.0.as_deref().map_or(0, |s| s.bytes().filter(|b| *b == b',').count() + 1)
     }
 
     /// True when it has no members.
@@ -262,35 +286,53 @@ impl TraceState {
 
     /// Appends [`header`](Self::header) to `out`.
     pub(crate) fn write_header(&self, out: &mut String) {
-        let Some(members) = &self.0 else { return };
-        let size = |(k, v): &(String, String)| k.len() + 1 + v.len();
-        let mut total = members.iter().map(size).sum::<usize>() + members.len() - 1;
+        let Some(all) = self.0.as_deref() else { return };
+        if all.len() <= MAX_HEADER_LEN {
+            out.push_str(all);
+            return;
+        }
+        let mut total = all.len();
         let mut keep = [true; MAX_MEMBERS];
+        let sizes: Vec<usize> = self.members().map(str::len).collect();
         for long_first in [true, false] {
-            for (i, m) in members.iter().enumerate().rev() {
+            for (i, size) in sizes.iter().enumerate().rev() {
                 if total <= MAX_HEADER_LEN {
                     break;
                 }
                 if let Some(kept @ true) = keep.get_mut(i) {
-                    if !long_first || size(m) > LONG_MEMBER {
+                    if !long_first || *size > LONG_MEMBER {
                         *kept = false;
-                        total = total.saturating_sub(size(m) + 1);
+                        total = total.saturating_sub(size + 1);
                     }
                 }
             }
         }
         out.reserve(total);
         let mut first = true;
-        for (_, (k, v)) in members.iter().enumerate().filter(|(i, _)| keep.get(*i) == Some(&true)) {
+        for (_, m) in self.members().enumerate().filter(|(i, _)| keep.get(*i) == Some(&true)) {
             if !first {
                 out.push(',');
             }
             first = false;
-            out.push_str(k);
-            out.push('=');
-            out.push_str(v);
+            out.push_str(m);
         }
     }
+
+    /// The header value when it needs no truncation (the usual case), borrowed.
+    pub(crate) fn as_header(&self) -> Option<&str> {
+        self.0.as_deref().filter(|s| s.len() <= MAX_HEADER_LEN)
+    }
+}
+
+/// The members kept while parsing: slices of the values.
+struct Members<'a> {
+    list: [&'a str; MAX_MEMBERS],
+    len: usize,
+}
+
+/// `key=value` → `(key, value)` (a member always holds one `=`).
+fn split(member: &str) -> (&str, &str) {
+    member.split_once('=').unwrap_or((member, ""))
 }
 
 impl fmt::Display for TraceState {

@@ -141,6 +141,53 @@ impl Field {
 /// Trace id, parent id and flags of a `traceparent` value, or where and why it is invalid (as a byte
 /// position in `value`; every byte before it is ASCII, so it is also the character position).
 pub(crate) fn parse(value: &str) -> Result<(u128, u64, u8), Fail> {
+    match fast(value.as_bytes()) {
+        Some(ok) => Ok(ok),
+        None => checked(value),
+    }
+}
+
+/// Lowercase hex digit values; `0x10` for any other byte.
+static HEX_VALUE: [u8; 256] = {
+    let mut t = [0x10u8; 256];
+    let mut i = 0;
+    while i < 16 {
+        t[HEX[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// `s` as lowercase hex (at most 16 digits), or `None`.
+#[inline(always)]
+fn hex_u64(s: &[u8]) -> Option<u64> {
+    let (mut v, mut bad) = (0u64, 0u8);
+    for &b in s {
+        let d = HEX_VALUE[b as usize];
+        bad |= d;
+        v = v << 4 | d as u64;
+    }
+    (bad & 0x10 == 0).then_some(v)
+}
+
+/// The valid value without surrounding whitespace, decoded without a branch per digit; `None` for
+/// anything else, which [`checked`] then reads field by field to say what is wrong.
+#[inline(always)]
+fn fast(s: &[u8]) -> Option<(u128, u64, u8)> {
+    if s.len() < LEN || s[2] != b'-' || s[35] != b'-' || s[52] != b'-' {
+        return None;
+    }
+    let version = hex_u64(&s[0..2])?;
+    let trace = (hex_u64(&s[3..19])? as u128) << 64 | hex_u64(&s[19..35])? as u128;
+    let parent = hex_u64(&s[36..52])?;
+    let flags = hex_u64(&s[53..55])? as u8;
+    let end_ok = s.len() == LEN || (version != 0 && s[LEN] == b'-');
+    (version != 0xff && trace != 0 && parent != 0 && end_ok).then_some((trace, parent, flags))
+}
+
+/// [`parse`], field by field, for a value the fast path refused (or one with surrounding whitespace).
+#[cold]
+fn checked(value: &str) -> Result<(u128, u64, u8), Fail> {
     let bytes = value.as_bytes();
     let lead = bytes.iter().take_while(|b| is_ows(**b)).count();
     let trail = bytes[lead..].iter().rev().take_while(|b| is_ows(**b)).count();

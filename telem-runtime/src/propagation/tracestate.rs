@@ -168,7 +168,7 @@ impl TraceState {
     pub(crate) fn parse_values<'a, I: Iterator<Item = &'a str>>(
         values: impl Fn() -> I,
     ) -> Result<TraceState, TraceStateError> {
-        let mut kept = Members { list: [""; MAX_MEMBERS], len: 0 };
+        let mut kept = Members { list: [("", 0); MAX_MEMBERS], len: 0 };
         let (mut offset, mut count) = (0, 0);
         let mut only = "";
         for value in values() {
@@ -186,40 +186,70 @@ impl TraceState {
         }
         // Members are slices of the values in order: when one value's members and single commas add up
         // to all of it, nothing was trimmed or dropped and it is already canonical.
-        let canonical = kept.iter().map(|m| m.len()).sum::<usize>() + kept.len() - 1;
+        let canonical = kept.iter().map(|(m, _)| m.len()).sum::<usize>() + kept.len() - 1;
         if count == 1 && canonical == only.len() {
             return Ok(TraceState(Some(Arc::from(only))));
         }
-        Ok(TraceState(Some(Arc::from(kept.join(",")))))
+        let mut joined = String::with_capacity(canonical);
+        for (i, (m, _)) in kept.iter().enumerate() {
+            if i > 0 {
+                joined.push(',');
+            }
+            joined.push_str(m);
+        }
+        Ok(TraceState(Some(Arc::from(joined))))
     }
 
+    /// Adds the members of one value to `kept`, in one pass over its bytes.
     fn parse_into<'a>(value: &'a str, kept: &mut Members<'a>) -> Result<(), Fail> {
-        let mut start = 0;
-        for member in value.split(',') {
-            let at = start;
-            start += member.len() + 1;
-            let b = member.as_bytes();
-            let lead = b.iter().take_while(|c| is_ows(**c)).count();
-            let trail = b[lead..].iter().rev().take_while(|c| is_ows(**c)).count();
-            let m = &member[lead..member.len() - trail];
-            if m.is_empty() {
-                continue;
+        let b = value.as_bytes();
+        let (mut start, mut eq) = (0, None);
+        for i in 0..=b.len() {
+            match b.get(i) {
+                Some(b',') | None => {
+                    Self::member(value, start, i, eq, kept)?;
+                    (start, eq) = (i + 1, None);
+                }
+                Some(b'=') if eq.is_none() => eq = Some(i),
+                Some(_) => {}
             }
-            let at = at + lead;
-            let Some(eq) = m.find('=') else { return Err((at + m.len(), "member has no '='")) };
-            let (key, val) = (&m[..eq], &m[eq + 1..]);
-            check_key(key.as_bytes()).map_err(|(i, r)| (at + i, r))?;
-            check_value(val.as_bytes()).map_err(|(i, r)| (at + eq + 1 + i, r))?;
-            let seen = &kept.list[..kept.len];
-            if seen.iter().any(|m| split(m).0 == key) {
-                continue; // a repeated key: the first is kept (see the module's doc)
-            }
-            if kept.len == MAX_MEMBERS {
-                return Err((at, "more than 32 list members"));
-            }
-            kept.list[kept.len] = m;
-            kept.len += 1;
         }
+        Ok(())
+    }
+
+    /// Checks and keeps the member `value[start..end]` whose first `=` (if any) is at `eq`.
+    #[inline(always)]
+    fn member<'a>(
+        value: &'a str,
+        start: usize,
+        end: usize,
+        eq: Option<usize>,
+        kept: &mut Members<'a>,
+    ) -> Result<(), Fail> {
+        let b = value.as_bytes();
+        let (mut s, mut e) = (start, end);
+        while s < e && is_ows(b[s]) {
+            s += 1;
+        }
+        while e > s && is_ows(b[e - 1]) {
+            e -= 1;
+        }
+        if s == e {
+            return Ok(());
+        }
+        let Some(eq) = eq.filter(|eq| *eq < e) else { return Err((e, "member has no '='")) };
+        let (key, val) = (&b[s..eq], &b[eq + 1..e]);
+        check_key(key).map_err(|(i, r)| (s + i, r))?;
+        check_value(val).map_err(|(i, r)| (eq + 1 + i, r))?;
+        let seen = &kept.list[..kept.len];
+        if seen.iter().any(|(m, k)| m.as_bytes()[..*k] == *key) {
+            return Ok(()); // a repeated key: the first is kept (see the module's doc)
+        }
+        if kept.len == MAX_MEMBERS {
+            return Err((s, "more than 32 list members"));
+        }
+        kept.list[kept.len] = (&value[s..e], eq - s);
+        kept.len += 1;
         Ok(())
     }
 
@@ -326,7 +356,8 @@ impl TraceState {
 
 /// The members kept while parsing: slices of the values.
 struct Members<'a> {
-    list: [&'a str; MAX_MEMBERS],
+    /// Each member's text and key length.
+    list: [(&'a str, usize); MAX_MEMBERS],
     len: usize,
 }
 

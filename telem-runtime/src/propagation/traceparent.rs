@@ -262,8 +262,8 @@ impl Context {
     /// let ctx = telem::Context::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03").unwrap();
     /// assert!(ctx.sampled && ctx.random);
     /// let err = telem::Context::from_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01").unwrap_err();
-    /// assert_eq!(err.position, 3);
-    /// assert!(err.to_string().ends_with("uppercase hex digit in trace id (only lowercase is valid) at character 3"));
+    /// assert_eq!(err.position, 4);
+    /// assert!(err.to_string().ends_with("uppercase hex digit in trace id (only lowercase is valid) at character 4"));
     /// ```
     pub fn from_traceparent(value: &str) -> Result<Context, TraceparentError> {
         let (trace, span, flags) = parse(value).map_err(|(position, reason)| TraceparentError {

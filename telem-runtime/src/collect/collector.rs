@@ -5,28 +5,77 @@
 //! when the last exporter drops the batch. Each exporter runs on a thread of its own, so a slow exporter
 //! only fills its own queue (and then loses its own batches, counted), never the rings or the others:
 //! a ring whose segments are held by a slow exporter takes fresh ones.
+//!
+//! A collector kept off the CPU costs no spans: a producer whose ring is full hands its own sealed
+//! segments to the exporters' queues ([`hand_off`]), doing the collector's job for its ring once per
+//! ring-full of spans. The ring's consumer side stays exclusive (`Ring::take` / `try_take`), so the
+//! collector simply finds that ring emptied. Losses then come only from an exporter's own queue.
 
-use crate::clock::{Anchor, Converter};
-use crate::collect::local::{self, Lane, OFF, STATE};
+use crate::clock::Anchor;
+use crate::collect::local::{self, Lane, ThreadInfo, OFF, STATE};
+use crate::collect::ring::{Ring, Run};
 use crate::collect::tail::{Tail, TailCounts};
 use crate::config::Config;
 use crate::export::{Batch, Chunk, Exporter};
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-/// The collector's thread handle, for producers whose ring has a quarter of its segments sealed.
-static COLLECTOR: Mutex<Option<Thread>> = Mutex::new(None);
+/// The runtime that is recording, for producers: they wake its collector when a quarter of their
+/// ring is sealed and hand their segments to its exporters when the ring is full. Set when the
+/// collector starts, cleared after the final drain.
+static ACTIVE: Mutex<Option<Arc<Runtime>>> = Mutex::new(None);
+
+/// Producer hand-offs under way: the final drain and a flush wait until none is, so a batch a producer
+/// has taken out of its ring is queued before the exporters are told to flush or stop.
+static HANDOFFS: AtomicUsize = AtomicUsize::new(0);
+
+fn active() -> Option<Arc<Runtime>> {
+    ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
 
 /// Wakes the collector (called at most once per drain, from the producer's per-segment path).
 #[cold]
 #[inline(never)]
 pub(crate) fn wake() {
-    if let Some(t) = COLLECTOR.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+    if let Some(t) = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).as_ref().and_then(|rt| rt.thread.get()) {
         t.unpark();
+    }
+}
+
+/// Called by a producer whose ring `ring` is full: takes the ring's sealed segments and queues them
+/// for the exporters, as the collector would have. True when it took any.
+///
+/// Runs on the recording thread, inside the ring's per-segment path (so a span recorded meanwhile, by
+/// an allocator, is dropped and counted rather than re-entering). It never waits for a lock another
+/// thread may hold while waiting for this one: the keep-errors buffer and the ring's consumer side are
+/// only tried, a few times, yielding in between (the collector holds either for microseconds).
+#[cold]
+#[inline(never)]
+pub(crate) fn hand_off(ring: &Ring) -> bool {
+    let Ok(lane) = local::HOT.try_with(|h| h.lane.get()) else { return false };
+    // SAFETY: a non-null lane of this thread is alive while the thread runs (see `Hot::push`).
+    if lane.is_null() || !std::ptr::eq(unsafe { &(*lane).ring }, ring) {
+        return false; // not a registered thread's ring (a ring of the unit tests)
+    }
+    let Some(rt) = active() else { return false };
+    HANDOFFS.fetch_add(1, Ordering::SeqCst);
+    // SAFETY: as above.
+    let taken = rt.hand_off(unsafe { &*lane });
+    HANDOFFS.fetch_sub(1, Ordering::SeqCst);
+    taken
+}
+
+/// How often a hand-off tries a lock the collector holds, yielding in between, before giving up.
+const HANDOFF_TRIES: usize = 64;
+
+/// Waits until no producer hand-off is under way (they last microseconds).
+fn wait_handoffs() {
+    while HANDOFFS.load(Ordering::SeqCst) != 0 {
+        std::thread::yield_now();
     }
 }
 
@@ -223,6 +272,8 @@ pub(crate) struct Runtime {
     lanes: Mutex<Vec<Arc<Lane>>>,
     signal: Arc<(Mutex<()>, Condvar)>,
     collector: Mutex<Option<JoinHandle<()>>>,
+    /// The collector thread, for waking it.
+    thread: OnceLock<Thread>,
     exporter_threads: Mutex<Vec<JoinHandle<()>>>,
     anchor: Anchor,
     service: Arc<str>,
@@ -277,6 +328,7 @@ impl Runtime {
             lanes: Mutex::new(Vec::new()),
             signal,
             collector: Mutex::new(None),
+            thread: OnceLock::new(),
             exporter_threads: Mutex::new(threads),
             anchor: Anchor::now(),
             tail: Mutex::new(config_tail),
@@ -291,26 +343,27 @@ impl Runtime {
                 return Err(e);
             }
         };
-        *COLLECTOR.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle.thread().clone());
+        let _ = rt.thread.set(handle.thread().clone());
         *rt.collector.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+        *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = Some(rt.clone());
         Ok(rt)
     }
 
     /// The collector thread's life: passes until shutdown, then the final drain.
     fn collect(self: Arc<Self>) {
-        let mut batch = Vec::new();
-        let mut batch_len = 0usize;
-        let mut clock = self.anchor.calibrate();
+        let mut batch = Batcher::default();
         if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            self.passes(&mut batch, &mut batch_len, &mut clock);
+            self.passes(&mut batch);
         })) {
             eprintln!("[telem] the collector failed ({}); stopping", panic_text(&panic));
         }
         // The final drain: whatever is in the rings now goes out. A span that ends after it (its thread
         // saw the runtime still running an instant ago) is counted as dropped, ended after shutdown.
+        // The phase is no longer `RUNNING`, so no hand-off starts now; those under way finish first.
+        wait_handoffs();
         {
             let _taking = taking();
-            self.drain_rings(true, &mut batch, &mut batch_len, &mut clock);
+            self.drain_rings(true, &mut batch);
             if let Some(tail) = self.tail.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
                 tail.finish(&self.tail_counts);
             }
@@ -320,12 +373,18 @@ impl Runtime {
             STATE.store(OFF, Ordering::Release);
             self.stopped.1.notify_all();
         }
-        self.dispatch(&mut batch, &mut batch_len, &mut clock);
+        {
+            let mut active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner());
+            if active.as_ref().is_some_and(|rt| Arc::ptr_eq(rt, &self)) {
+                *active = None;
+            }
+        }
+        batch.dispatch(&self);
         self.workers.iter().for_each(|w| w.send(Msg::Shutdown));
     }
 
     /// The collector's passes while the runtime runs.
-    fn passes(&self, batch: &mut Vec<Chunk>, batch_len: &mut usize, clock: &mut Converter) {
+    fn passes(&self, batch: &mut Batcher) {
         let interval = self.config.flush_interval;
         let mut next_export = Deadline::after(interval);
         let mut flushed = 0u64;
@@ -343,13 +402,15 @@ impl Runtime {
             let due = next_export.passed() || flush > flushed;
             let fullest = {
                 let _taking = taking();
-                self.drain_rings(due, batch, batch_len, clock)
+                self.drain_rings(due, batch)
             };
             if due {
-                self.dispatch(batch, batch_len, clock);
+                batch.dispatch(self);
                 next_export = Deadline::after(interval);
             }
             if flush > flushed {
+                // Spans a producer took out of its ring before this pass are queued before the flush.
+                wait_handoffs();
                 self.workers.iter().for_each(|w| w.send(Msg::Flush(flush)));
                 flushed = flush;
             }
@@ -378,14 +439,7 @@ impl Runtime {
     /// Segments are never larger than the batch size a ring was made with; a ring made before a
     /// re-`init` with a smaller batch size can hand over a larger run, which then goes alone in its
     /// batch.
-    fn drain_rings(
-        &self,
-        everything: bool,
-        batch: &mut Vec<Chunk>,
-        batch_len: &mut usize,
-        clock: &mut Converter,
-    ) -> usize {
-        let size = self.config.batch_size;
+    fn drain_rings(&self, everything: bool, batch: &mut Batcher) -> usize {
         let mut fullest = 0;
         let mut retired = Vec::new();
         // The registry is not held while taking: dispatching allocates, and a span recorded by an
@@ -397,19 +451,10 @@ impl Runtime {
         if let Some(tail) = tail.as_mut() {
             tail.begin_pass();
         }
-        let mut add = |thread, run: crate::collect::ring::Run| {
-            if *batch_len > 0 && *batch_len + run.len() > size {
-                self.dispatch(batch, batch_len, clock);
-            }
-            *batch_len += run.len();
-            batch.push(Chunk { thread, run });
-            if *batch_len >= size {
-                self.dispatch(batch, batch_len, clock);
-            }
-        };
+        let mut add = |thread, run| batch.add(self, thread, run);
         for lane in &lanes {
             let orphaned = lane.orphaned.load(Ordering::Acquire);
-            let moved = lane.ring.take(everything || orphaned, &mut |mut run| {
+            let mut out = |mut run: Run| {
                 if let Some(tail) = tail.as_mut() {
                     tail.sift(&mut run, lane.thread, &self.tail_counts);
                     if run.len() == 0 {
@@ -417,7 +462,14 @@ impl Runtime {
                     }
                 }
                 add(lane.thread, run);
-            });
+            };
+            // A ring whose producer is handing its segments over itself is skipped, unless everything
+            // must go out now (then the hand-off, which lasts microseconds, is waited for).
+            let moved = if everything || orphaned {
+                lane.ring.take(true, &mut out)
+            } else {
+                lane.ring.try_take(false, &mut out).unwrap_or(0)
+            };
             fullest = fullest.max(moved);
             if orphaned && lane.ring.len() == 0 {
                 retired.push(lane.clone());
@@ -444,21 +496,39 @@ impl Runtime {
         fullest
     }
 
-    /// Offers the pending batch to every exporter.
-    fn dispatch(&self, batch: &mut Vec<Chunk>, batch_len: &mut usize, clock: &mut Converter) {
-        if *batch_len == 0 {
-            return;
+    /// A producer's hand-off of its full ring (see [`hand_off`]).
+    fn hand_off(&self, lane: &Lane) -> bool {
+        if self.phase.load(Ordering::SeqCst) != RUNNING {
+            return false; // the final drain takes it (or counts what ends after it)
         }
-        *clock = self.anchor.calibrate();
-        let batch = Arc::new(Batch {
-            chunks: std::mem::take(batch),
-            clock: *clock,
-            service: self.service.clone(),
-            len: std::mem::take(batch_len),
+        // The keep-errors buffer first, then the ring: the collector locks them in that order too.
+        let mut tail = None;
+        if self.config.keep_errors {
+            tail = retry(|| self.tail.try_lock().ok());
+            if tail.is_none() {
+                return false;
+            }
+        }
+        let mut batch = Batcher::default();
+        let mut add = |thread, run| batch.add(self, thread, run);
+        let taken = retry(|| {
+            lane.ring.try_take(false, &mut |mut run: Run| {
+                if let Some(Some(tail)) = tail.as_deref_mut() {
+                    tail.sift(&mut run, lane.thread, &self.tail_counts);
+                    if run.len() == 0 {
+                        return;
+                    }
+                }
+                add(lane.thread, run);
+            })
         });
-        for w in &self.workers {
-            w.offer(&batch, self.config.queue_capacity);
+        if let Some(Some(tail)) = tail.as_deref_mut() {
+            tail.released(&mut add);
         }
+        drop(tail);
+        batch.dispatch(self);
+        self.workers.iter().for_each(|w| w.nudge());
+        taken.is_some_and(|n| n > 0)
     }
 
     /// Whether this runtime is the one recording.
@@ -483,7 +553,7 @@ impl Runtime {
             // Under the lock the collector takes to mark the final drain done, so the global state
             // cannot be set to stopping after that drain (and after a next `init`) has already happened.
             let _stopped = self.stopped.0.lock().unwrap_or_else(|e| e.into_inner());
-            if self.phase.compare_exchange(RUNNING, STOPPING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            if self.phase.compare_exchange(RUNNING, STOPPING, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
                 // This runtime owned the global state: new spans stop starting now.
                 STATE.store(local::STOPPING, Ordering::Release);
             }
@@ -588,6 +658,56 @@ impl Runtime {
                     }
                 })
                 .collect(),
+        }
+    }
+}
+
+/// `f()` until it gives something, [`HANDOFF_TRIES`] times at most, yielding in between.
+fn retry<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    for _ in 0..HANDOFF_TRIES {
+        if let Some(t) = f() {
+            return Some(t);
+        }
+        std::thread::yield_now();
+    }
+    None
+}
+
+/// Spans taken from rings and not yet offered to the exporters: batches of at most the configured
+/// batch size, made by the collector in its passes and by a producer in a hand-off.
+#[derive(Default)]
+struct Batcher {
+    chunks: Vec<Chunk>,
+    len: usize,
+}
+
+impl Batcher {
+    /// Adds `run`, dispatching first when it would not fit, and after when the batch is full.
+    fn add(&mut self, rt: &Runtime, thread: ThreadInfo, run: Run) {
+        let size = rt.config.batch_size;
+        if self.len > 0 && self.len + run.len() > size {
+            self.dispatch(rt);
+        }
+        self.len += run.len();
+        self.chunks.push(Chunk { thread, run });
+        if self.len >= size {
+            self.dispatch(rt);
+        }
+    }
+
+    /// Offers the pending batch to every exporter.
+    fn dispatch(&mut self, rt: &Runtime) {
+        if self.len == 0 {
+            return;
+        }
+        let batch = Arc::new(Batch {
+            chunks: std::mem::take(&mut self.chunks),
+            clock: rt.anchor.calibrate(),
+            service: rt.service.clone(),
+            len: std::mem::take(&mut self.len),
+        });
+        for w in &rt.workers {
+            w.offer(&batch, rt.config.queue_capacity);
         }
     }
 }

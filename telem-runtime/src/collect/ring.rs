@@ -11,7 +11,10 @@
 //! shutdown, or an exited thread).
 //!
 //! Bounds: at most `capacity / segment` sealed segments wait for the collector; when that many wait
-//! and the current segment is full, new records are dropped and counted. Sealed segments wait in a
+//! and the current segment is full, the producer takes them itself and hands them to the exporters
+//! (`collector::hand_off`); only when that is impossible (no runtime, a re-entered push, the consumer
+//! side held for long) are new records dropped and counted. The consumer side is exclusive: whoever
+//! takes holds it (`take` waits for it, `try_take` does not). Sealed segments wait in a
 //! chain through the segments themselves (each sealed segment points at its successor), so a ring
 //! costs no memory beyond the segments it has in use, whatever its capacity. A segment holds exactly
 //! as many slots as the ring's segment size (at most 1024, never more than a batch). Segments held by
@@ -187,6 +190,8 @@ struct ConsumerSide {
     /// The oldest segment not yet taken (null until the consumer first looks): the next sealed one,
     /// or the current one when none waits.
     cursor: AtomicPtr<Segment>,
+    /// Held by whoever takes: the collector, or the producer handing its segments over itself.
+    taking: AtomicBool,
 }
 
 /// What a push did.
@@ -244,6 +249,7 @@ impl Ring {
                 tail: AtomicU64::new(0),
                 unsealed: AtomicU64::new(0),
                 cursor: AtomicPtr::new(ptr::null_mut()),
+                taking: AtomicBool::new(false),
             }),
             max_sealed,
             segment: segment as u64,
@@ -284,7 +290,12 @@ impl Ring {
             self.count_drop();
             return Push::Dropped;
         }
-        let next = self.next_segment();
+        let mut next = self.next_segment();
+        if next.is_none() {
+            // Full: hand the sealed segments over ourselves (or find the collector took them meanwhile).
+            crate::collect::collector::hand_off(self);
+            next = self.next_segment();
+        }
         p.switching.store(false, Ordering::Relaxed);
         let Some((wake, crowded)) = next else {
             self.count_drop();
@@ -362,9 +373,35 @@ impl Ring {
     }
 
     /// Takes every record the producer has handed over, calling `out` with each run: sealed segments by
-    /// pointer and, when `everything`, a copy of the current segment's published records too. Must
-    /// only be called by the one consumer. Returns how many records were taken.
+    /// pointer and, when `everything`, a copy of the current segment's published records too. Waits
+    /// while another thread takes from this ring. Returns how many records were taken.
     pub fn take(&self, everything: bool, out: &mut impl FnMut(Run)) -> usize {
+        loop {
+            if let Some(n) = self.try_take(everything, out) {
+                return n;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// [`take`](Self::take), or `None` at once when another thread is taking from this ring.
+    pub fn try_take(&self, everything: bool, out: &mut impl FnMut(Run)) -> Option<usize> {
+        let taking = &self.consumer.0.taking;
+        if taking.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            return None;
+        }
+        struct Release<'a>(&'a AtomicBool);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _release = Release(taking);
+        Some(self.take_exclusive(everything, out))
+    }
+
+    /// The taking itself; the caller holds `taking`.
+    fn take_exclusive(&self, everything: bool, out: &mut impl FnMut(Run)) -> usize {
         let p = &self.producer.0;
         let c = &self.consumer.0;
         let start = c.tail.load(Ordering::Relaxed);

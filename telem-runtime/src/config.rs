@@ -16,8 +16,10 @@ pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 /// The most spans in one `Exporter::export` call.
 pub const DEFAULT_BATCH_SIZE: usize = 4096;
 /// The most spans waiting for one exporter before further batches are dropped (and counted) for it:
-/// 8 MiB of records, which bounds the memory a lagging exporter can hold.
-pub const DEFAULT_QUEUE_CAPACITY: usize = 1 << 17;
+/// 64 MiB of records at most, held only while an exporter lags. With recording threads handing their
+/// full rings over themselves, this queue is what absorbs an exporter (or the whole machine) stalling:
+/// a million spans is a 30 ms stall of a thread recording 30 M spans/s.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 1 << 20;
 /// How long the guard returned by `init` waits for the exporters to drain when it drops.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -213,7 +215,7 @@ impl Builder {
         self.batch_size = Some(spans);
         self
     }
-    /// The most spans queued for one exporter before batches are dropped for it (default 131 072; 1 to
+    /// The most spans queued for one exporter before batches are dropped for it (default 1 048 576; 1 to
     /// 2^32; a batch size set in the builder must not exceed it).
     pub fn queue_capacity(mut self, spans: usize) -> Self {
         self.queue_capacity = Some(spans);

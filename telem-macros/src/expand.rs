@@ -133,11 +133,28 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
                     __telem_ret
                 },
             };
-            quote! {
-                #enter_parent
-                let mut __telem_span = #p::SpanGuard::enter(#site);
-                #record
-                #tail
+            // The span ends inline where the body returns (`close`); the guard's drop then has
+            // nothing left to do and only an unwind goes through it. A body that never returns has
+            // no such point.
+            let tail = if returns_never {
+                tail
+            } else {
+                quote! {
+                    let __telem_out = { #tail };
+                    __telem_span.close();
+                    __telem_out
+                }
+            };
+            if options.err.is_none() && options.ret.is_none() && record.is_none() && enter_parent.is_none() {
+                // Nothing but the span: one call that starts, runs and ends it (see `run_span`).
+                quote!(#p::SpanGuard::run_span(#site, move || #returns #block))
+            } else {
+                quote! {
+                    #enter_parent
+                    let mut __telem_span = #p::SpanGuard::enter(#site);
+                    #record
+                    #tail
+                }
             }
         }
         shape => {

@@ -241,8 +241,14 @@ mod tests {
 
     #[test]
     fn sync_bodies_run_through_the_guard_except_with_track_caller() {
+        // Nothing but the span: one call that starts, runs and ends it.
         let out = super::span_impl(quote! {}, quote! { fn f() -> u8 { 1 } }, true).to_string();
+        assert!(out.contains(":: SpanGuard :: run_span ({"), "{out}");
+        assert!(out.contains("& __TELEM_SITE } , move || -> u8 { 1 })"), "{out}");
+        // With more to do after the body, a guard runs it and ends the span inline where it returns.
+        let out = super::span_impl(quote! { ret }, quote! { fn f() -> u8 { 1 } }, true).to_string();
         assert!(out.contains("__telem_span . run (move || -> u8 { 1 })"), "{out}");
+        assert!(out.contains("__telem_span . close () ;"), "{out}");
         let out = super::span_impl(quote! {}, quote! { #[track_caller] fn f() -> u8 { 1 } }, true).to_string();
         assert!(!out.contains(". run"), "{out}");
     }

@@ -50,9 +50,11 @@ pub(crate) fn wake() {
 /// for the exporters, as the collector would have. True when it took any.
 ///
 /// Runs on the recording thread, inside the ring's per-segment path (so a span recorded meanwhile, by
-/// an allocator, is dropped and counted rather than re-entering). It never waits for a lock another
-/// thread may hold while waiting for this one: the keep-errors buffer and the ring's consumer side are
-/// only tried, a few times, yielding in between (the collector holds either for microseconds).
+/// an allocator, is dropped and counted rather than re-entering). It waits (yielding) while another
+/// thread takes from this ring — the collector, which never waits for this thread there, even when it
+/// was put off the CPU in the middle — and gives up only when this very thread holds it (the collector
+/// recording from an allocator inside its own take). The keep-errors buffer, which the collector holds
+/// across a pass, is only tried, a few times.
 #[cold]
 #[inline(never)]
 pub(crate) fn hand_off(ring: &Ring) -> bool {
@@ -69,7 +71,7 @@ pub(crate) fn hand_off(ring: &Ring) -> bool {
     taken
 }
 
-/// How often a hand-off tries a lock the collector holds, yielding in between, before giving up.
+/// How often a hand-off tries the keep-errors buffer, yielding in between, before giving up.
 const HANDOFF_TRIES: usize = 64;
 
 /// Waits until no producer hand-off is under way (they last microseconds).
@@ -511,24 +513,29 @@ impl Runtime {
         }
         let mut batch = Batcher::default();
         let mut add = |thread, run| batch.add(self, thread, run);
-        let taken = retry(|| {
-            lane.ring.try_take(false, &mut |mut run: Run| {
-                if let Some(Some(tail)) = tail.as_deref_mut() {
-                    tail.sift(&mut run, lane.thread, &self.tail_counts);
-                    if run.len() == 0 {
-                        return;
-                    }
+        let mut out = |mut run: Run| {
+            if let Some(Some(tail)) = tail.as_deref_mut() {
+                tail.sift(&mut run, lane.thread, &self.tail_counts);
+                if run.len() == 0 {
+                    return;
                 }
-                add(lane.thread, run);
-            })
-        });
+            }
+            add(lane.thread, run);
+        };
+        let taken = loop {
+            match lane.ring.try_take_or_holder(false, &mut out) {
+                Ok(n) => break n,
+                Err(true) => break 0, // our own take, further up this thread's stack
+                Err(false) => std::thread::yield_now(),
+            }
+        };
         if let Some(Some(tail)) = tail.as_deref_mut() {
             tail.released(&mut add);
         }
         drop(tail);
         batch.dispatch(self);
         self.workers.iter().for_each(|w| w.nudge());
-        taken.is_some_and(|n| n > 0)
+        taken > 0
     }
 
     /// Whether this runtime is the one recording.

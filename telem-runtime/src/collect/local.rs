@@ -215,7 +215,9 @@ impl Hot {
     pub fn push(&self, record: impl FnOnce() -> Record) {
         let lane = self.lane.get();
         if lane.is_null() {
-            return push_slow(record());
+            // The closure, not the record: a 64-byte-aligned record passed by value would make every
+            // instrumented function realign its stack for this cold call.
+            return push_slow(record);
         }
         // SAFETY: a non-null `lane` is kept alive by `OWNER` until it is reset to null on thread exit.
         if unsafe { (*lane).ring.push(record) } == Push::Wake {
@@ -226,12 +228,12 @@ impl Hot {
 
 #[cold]
 #[inline(never)]
-fn push_slow(record: Record) {
+fn push_slow(record: impl FnOnce() -> Record) {
     // A span recorded while this thread makes its lane (an allocator that records spans, called while
     // the thread-local destructor is registered or the ring allocated) must not make a second one: it
     // is counted instead. So is one that ends while the thread is being torn down.
     if busy() {
-        return lost(record);
+        return lost(record());
     }
     let made = Busy::enter(|| {
         OWNER.try_with(|owner| {
@@ -241,12 +243,12 @@ fn push_slow(record: Record) {
     });
     let Ok(Some(lane)) = &*made else {
         drop(made);
-        return lost(record);
+        return lost(record());
     };
     let lane = lane.clone();
     drop(made);
     let _ = HOT.try_with(|h| h.lane.set(Arc::as_ptr(&lane)));
-    if lane.ring.push(|| record) == Push::Wake {
+    if lane.ring.push(record) == Push::Wake {
         crate::collect::collector::wake();
     }
 }
@@ -307,8 +309,14 @@ pub(crate) fn push_pending(span_id: u64, item: Pending) {
 /// Moves what `current_span()` set on `span_id` into the span; the owner of a span's scope calls this
 /// when the scope ends. Cheap when nothing is pending: one thread-local read, the rest out of line.
 #[inline(always)]
+pub(crate) fn any_pending() -> bool {
+    hot().pending.get() != 0
+}
+
+/// Takes what is pending for span `span_id` (see [`any_pending`]).
+#[inline(always)]
 pub(crate) fn take_pending(span_id: u64, apply: impl FnMut(Pending)) {
-    if hot().pending.get() != 0 {
+    if any_pending() {
         take_pending_slow(span_id, apply);
     }
 }

@@ -36,6 +36,14 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+/// A number unique to the calling thread among live threads, never 0: the address of a thread-local.
+fn thread_token() -> usize {
+    thread_local!(static TOKEN: u8 = const { 0 });
+    // A thread being torn down has no thread-locals left: it shares one token, which only makes it
+    // wait as if another thread held the ring.
+    TOKEN.try_with(|t| t as *const u8 as usize).unwrap_or(1)
+}
+
 /// Records per segment at most: 64 KiB, under the allocator's `mmap` threshold, so a segment that is
 /// freed and allocated again comes from its free lists without page faults.
 pub(crate) const SEGMENT: usize = 1024;
@@ -190,8 +198,9 @@ struct ConsumerSide {
     /// The oldest segment not yet taken (null until the consumer first looks): the next sealed one,
     /// or the current one when none waits.
     cursor: AtomicPtr<Segment>,
-    /// Held by whoever takes: the collector, or the producer handing its segments over itself.
-    taking: AtomicBool,
+    /// Who takes right now (a [`thread_token`], 0: nobody): the collector, or the producer handing its
+    /// segments over itself.
+    taking: AtomicUsize,
 }
 
 /// What a push did.
@@ -249,7 +258,7 @@ impl Ring {
                 tail: AtomicU64::new(0),
                 unsealed: AtomicU64::new(0),
                 cursor: AtomicPtr::new(ptr::null_mut()),
-                taking: AtomicBool::new(false),
+                taking: AtomicUsize::new(0),
             }),
             max_sealed,
             segment: segment as u64,
@@ -386,18 +395,25 @@ impl Ring {
 
     /// [`take`](Self::take), or `None` at once when another thread is taking from this ring.
     pub fn try_take(&self, everything: bool, out: &mut impl FnMut(Run)) -> Option<usize> {
+        self.try_take_or_holder(everything, out).ok()
+    }
+
+    /// [`try_take`](Self::try_take), saying who holds the consumer side when it is taken: this very
+    /// thread (`true`: inside a take of its own, waiting would never end) or another.
+    pub fn try_take_or_holder(&self, everything: bool, out: &mut impl FnMut(Run)) -> Result<usize, bool> {
         let taking = &self.consumer.0.taking;
-        if taking.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            return None;
+        let me = thread_token();
+        if let Err(holder) = taking.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
+            return Err(holder == me);
         }
-        struct Release<'a>(&'a AtomicBool);
+        struct Release<'a>(&'a AtomicUsize);
         impl Drop for Release<'_> {
             fn drop(&mut self) {
-                self.0.store(false, Ordering::Release);
+                self.0.store(0, Ordering::Release);
             }
         }
         let _release = Release(taking);
-        Some(self.take_exclusive(everything, out))
+        Ok(self.take_exclusive(everything, out))
     }
 
     /// The taking itself; the caller holds `taking`.

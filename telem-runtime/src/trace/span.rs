@@ -180,7 +180,19 @@ impl OpenSpan {
     #[inline(always)]
     pub fn leave(&mut self, before: Current) {
         hot().replace_current(before);
-        local::take_pending(self.id, |item| self.apply(item));
+        if local::any_pending() {
+            (self.site, self.extra) = OpenSpan::apply_pending(self.id, self.site, self.extra, self.flags);
+        }
+    }
+
+    /// Applies what `current_span()` set on span `id` meanwhile. Takes and returns the parts it may
+    /// change by value: a span whose address is never taken stays in registers on the hot path.
+    #[cold]
+    #[inline(never)]
+    fn apply_pending(id: u64, site: usize, extra: *mut Extra, flags: u64) -> (usize, *mut Extra) {
+        let mut span = OpenSpan { site, trace: 0, id, parent: 0, start: 0, extra, flags };
+        local::take_pending(id, |item| span.apply(item));
+        (span.site, span.extra)
     }
 
     fn apply(&mut self, item: Pending) {
@@ -248,6 +260,29 @@ impl OpenSpan {
         self.set_status(Status::Error(local::panic_text(payload)));
     }
 
+    /// Ends a span that was made current where it started (`start_running(_, true)`): restores what
+    /// was current before it, then ends it.
+    #[inline(always)]
+    pub fn end_in_scope(&mut self) {
+        if self.is_recording() {
+            self.leave(self.parent_current());
+            self.finish();
+        } else {
+            // Only the context to restore; by value, so the span's address is not taken on the way.
+            OpenSpan::leave_unrecorded(self.parent_current(), self.id);
+            self.site = 0;
+        }
+    }
+
+    /// Leaves the scope of a span that writes no record (the sampler said no). Out of line, so the
+    /// recorded path keeps its own shape.
+    #[inline(never)]
+    fn leave_unrecorded(before: Current, id: u64) {
+        hot().replace_current(before);
+        // What `current_span()` set on it meanwhile has nowhere to go.
+        local::take_pending(id, drop);
+    }
+
     /// Ends the span now and hands it to this thread's ring.
     #[inline(always)]
     pub fn finish(&mut self) {
@@ -256,27 +291,15 @@ impl OpenSpan {
             return;
         }
         let end = clock::now();
-        if local::STATE.load(std::sync::atomic::Ordering::Relaxed) == local::OFF {
-            return self.lost_after_shutdown();
-        }
+        // No check of the global state: a span that ends after the final drain goes into its ring like
+        // any other, where the stopped runtime counts it as dropped ("ended after shutdown", the same
+        // path as one that saw telem running an instant before that drain) and the next `init` purges it.
         let site = std::mem::replace(&mut self.site, 0);
         let extra = self.take_extra();
-        hot().push(|| Record {
-            trace_id: self.trace,
-            site,
-            span_id: self.id,
-            parent_id: self.parent,
-            start: self.start,
-            end,
-            extra,
-        });
-    }
-
-    #[cold]
-    fn lost_after_shutdown(&mut self) {
-        self.site = 0;
-        drop(self.take_extra());
-        local::LOST.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Copies, not references, in the closure: a span's address taken anywhere keeps the whole
+        // guard in memory, where registers would do.
+        let (trace_id, span_id, parent_id, start) = (self.trace, self.id, self.parent, self.start);
+        hot().push(move || Record { trace_id, site, span_id, parent_id, start, end, extra });
     }
 
     pub fn context(&self) -> Option<Context> {
@@ -325,6 +348,42 @@ impl SpanGuard {
         }
     }
 
+    /// The whole of a `#[span]` function that records nothing besides the span (no fields, `err`,
+    /// `ret` or `parent`): when telem is not recording, the body runs inline behind one test; when it
+    /// is, in a function of its own that starts, runs and ends the span, so the not-recording path
+    /// never pays for that function's frame and the span's fields stay in its registers.
+    #[inline(always)]
+    pub fn run_span<R>(site: &'static CallSite, body: impl FnOnce() -> R) -> R {
+        if !running() {
+            return body();
+        }
+        SpanGuard::run_recording(site, body)
+    }
+
+    /// No guard with a destructor here, only the open span (which has none) and an explicit unwind
+    /// path: with nothing to drop if a call unwinds, the span never has to be written to memory.
+    #[inline(never)]
+    fn run_recording<R>(site: &'static CallSite, body: impl FnOnce() -> R) -> R {
+        let mut open = OpenSpan::start_running(site, true);
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+            Ok(value) => {
+                open.end_in_scope();
+                value
+            }
+            Err(payload) => SpanGuard::unwound(open, payload),
+        }
+    }
+
+    /// The body of a [`run_span`](Self::run_span) panicked: the span ends failed with the panic's
+    /// message, and the unwind goes on.
+    #[cold]
+    #[inline(never)]
+    fn unwound(mut open: OpenSpan, payload: Box<dyn std::any::Any + Send>) -> ! {
+        open.mark_panicked_by(&*payload);
+        open.end_in_scope();
+        std::panic::resume_unwind(payload)
+    }
+
     #[cold]
     #[inline(never)]
     fn panicked(&mut self, payload: &(dyn std::any::Any + Send)) {
@@ -360,19 +419,21 @@ impl SpanGuard {
         }
     }
 
-    /// Leaves the scope of a span that writes no record (the sampler said no): only the context is
-    /// restored. Small and out of line, apart from `end`, so the sampled path keeps its own shape.
-    #[inline(never)]
-    fn end_unrecorded(&mut self) {
-        let Some(open) = self.open() else { return };
-        hot().replace_current(open.parent_current());
-        // What `current_span()` set on it meanwhile has nowhere to go.
-        local::take_pending(open.id, drop);
-        open.site = 0;
+    /// Ends the span where the instrumented function returns normally (the macro's last statement):
+    /// inline, so the guard's fields stay in registers from start to end. No unwind is in flight here
+    /// (a panic in the body leaves through `run`), so unlike the drop this does not ask whether the
+    /// thread is panicking: a span in a destructor that runs during an unwind ends as it returned.
+    #[inline(always)]
+    pub fn close(&mut self) {
+        if self.active {
+            // SAFETY: `open` is initialised exactly when `active` is set.
+            unsafe { self.open.assume_init_mut() }.end_in_scope();
+            self.active = false;
+        }
     }
 
-    /// Leaves the span's scope and ends it. Out of line, so the guard's drop inlines into the
-    /// instrumented function as one test when telem is not recording.
+    /// Leaves the span's scope and ends it, on a path the macro's `close` did not take (an unwind,
+    /// a `#[track_caller]` body). Out of line: the guard's drop inlines as one test.
     #[inline(never)]
     fn end(&mut self) {
         let Some(open) = self.open() else { return };
@@ -390,10 +451,11 @@ impl Drop for SpanGuard {
     fn drop(&mut self) {
         if self.active {
             // SAFETY: `open` is initialised exactly when `active` is set.
-            if unsafe { self.open.assume_init_ref() }.is_recording() {
+            let open = unsafe { self.open.assume_init_mut() };
+            if open.is_recording() {
                 self.end();
             } else {
-                self.end_unrecorded();
+                open.end_in_scope();
             }
         }
     }

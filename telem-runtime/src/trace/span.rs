@@ -86,16 +86,20 @@ impl OpenSpan {
         let h = hot();
         let parent = h.span.get();
         let id = h.span_id();
+        // A child shares its parent's trace and flags, already current: only the span id changes.
         let (trace, flags) = if parent == 0 {
             let trace = h.trace_id(id);
-            (trace, sampler::root_flags(trace))
+            let flags = sampler::root_flags(trace);
+            if enter {
+                h.trace.set(trace);
+                h.flags.set(flags);
+            }
+            (trace, flags)
         } else {
             (h.trace.get(), h.flags.get())
         };
         if enter {
             h.span.set(id);
-            h.trace.set(trace);
-            h.flags.set(flags);
         }
         OpenSpan::opened(site, id, Current { trace, span: parent, flags }, || parent == 0 || parent == h.remote.get())
     }
@@ -185,6 +189,14 @@ impl OpenSpan {
         }
     }
 
+    /// [`end_in_scope`](Self::end_in_scope) for a span that `current_span()` set something on.
+    #[cold]
+    #[inline(never)]
+    fn finish_pending(mut span: OpenSpan) {
+        (span.site, span.extra) = OpenSpan::apply_pending(span.id, span.site, span.extra, span.flags);
+        span.finish();
+    }
+
     /// Applies what `current_span()` set on span `id` meanwhile. Takes and returns the parts it may
     /// change by value: a span whose address is never taken stays in registers on the hot path.
     #[cold]
@@ -262,14 +274,23 @@ impl OpenSpan {
 
     /// Ends a span that was made current where it started (`start_running(_, true)`): restores what
     /// was current before it, then ends it.
+    ///
+    /// Only the current span id is put back: the trace and flags current now are this span's, which
+    /// are its parent's too — or, for a root, are left behind under span id 0, which means "nothing
+    /// current" to every reader (`Context::current`, the next span's start). Whatever changed them
+    /// inside the span's scope (an attached context, a step, a future) has put them back on leaving.
     #[inline(always)]
     pub fn end_in_scope(&mut self) {
         if self.is_recording() {
-            self.leave(self.parent_current());
+            hot().span.set(self.parent);
+            if local::any_pending() {
+                // Out of line to the end: no value of the span is live across a call on this path.
+                return OpenSpan::finish_pending(std::mem::replace(self, OpenSpan::INACTIVE));
+            }
             self.finish();
         } else {
-            // Only the context to restore; by value, so the span's address is not taken on the way.
-            OpenSpan::leave_unrecorded(self.parent_current(), self.id);
+            // By value, so the span's address is not taken on the way.
+            OpenSpan::leave_unrecorded(self.parent, self.id);
             self.site = 0;
         }
     }
@@ -277,8 +298,8 @@ impl OpenSpan {
     /// Leaves the scope of a span that writes no record (the sampler said no). Out of line, so the
     /// recorded path keeps its own shape.
     #[inline(never)]
-    fn leave_unrecorded(before: Current, id: u64) {
-        hot().replace_current(before);
+    fn leave_unrecorded(parent: u64, id: u64) {
+        hot().span.set(parent);
         // What `current_span()` set on it meanwhile has nowhere to go.
         local::take_pending(id, drop);
     }

@@ -2,11 +2,11 @@
 //! percent of the plain program's wall time and CPU time.
 //!
 //! ```text
-//! cargo run -p telem-bench --release --bin workload -- [REQUESTS] [ROUNDS]   # defaults 1500 per thread, 7
+//! cargo run -p telem-bench --release --bin workload -- [REQUESTS] [ROUNDS]   # defaults 1000 per thread, 7
 //! ```
 //!
 //! The workload: 2 threads, each serving REQUESTS requests; a request runs 4 stages, a stage 8 units;
-//! a unit is 1–10 µs of real work (fill a buffer of 56–406 `u32` from a seeded generator, sort it,
+//! a unit is 1–10 µs of real work (fill a buffer of 80–556 `u32` from a seeded generator, sort it,
 //! hash it: deterministic, its result folded into the request's and `black_box`ed, so the optimiser
 //! cannot drop it). Every level is a function, and in the instrumented variants every function is a
 //! span: 37 spans per request (request → stage → unit), a span per 1–10 µs of work.
@@ -44,12 +44,12 @@ const SPANS_PER_REQUEST: u64 = 1 + STAGES + STAGES * UNITS;
 /// Worker threads.
 const THREADS: u64 = 2;
 
-/// One unit of real work: 56–406 values from a generator seeded by `id`, sorted, then hashed (FNV-1a).
+/// One unit of real work: 80–556 values from a generator seeded by `id`, sorted, then hashed (FNV-1a).
 /// About 1–10 µs; the same for every case.
 #[inline(never)]
 fn work(id: u64) -> u64 {
-    let mut buf = [0u32; 512];
-    let len = 56 + (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61) as usize * 50;
+    let mut buf = [0u32; 576];
+    let len = 80 + (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61) as usize * 68;
     let mut x = id.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1;
     for v in &mut buf[..len] {
         x ^= x << 13;
@@ -197,32 +197,25 @@ fn child(case: &str, requests: u64) -> Value {
 const RESULT: &str = "WORKLOAD-RESULT ";
 
 /// The time of one unit of work for the smallest and the largest buffer, and on average over the mix
-/// the workload uses (µs; the median of a few rounds of 400 units each, on this thread).
+/// the workload uses (µs on this thread; the fastest of 15 rounds of 400 units each: noise only adds).
 fn unit_times() -> (f64, f64, f64) {
-    let time = |ids: &dyn Fn(u64) -> u64| {
-        let mut rounds: Vec<f64> = (0..5)
-            .map(|r| {
+    let time = |ids: &[u64]| {
+        (0..15)
+            .map(|_| {
                 let start = Instant::now();
-                for i in 0..400 {
-                    black_box(work(black_box(ids(r * 400 + i))));
+                for &id in ids {
+                    black_box(work(black_box(id)));
                 }
-                start.elapsed().as_secs_f64() * 1e6 / 400.0
+                start.elapsed().as_secs_f64() * 1e6 / ids.len() as f64
             })
-            .collect();
-        rounds.sort_by(f64::total_cmp);
-        rounds[2]
+            .fold(f64::INFINITY, f64::min)
     };
-    // Ids whose buffer is the smallest (56) and the largest (406) of the mix.
-    let sized = |class: u64| {
-        move |k: u64| {
-            (0u64..)
-                .filter(|id| (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61) == class)
-                .nth(k as usize % 64)
-                .unwrap_or(0)
-        }
-    };
-    let (small, large) = (sized(0), sized(7));
-    (time(&small), time(&large), time(&|id| id))
+    // Ids whose buffer is the smallest (80) and the largest (556) of the mix, and a run of the mix.
+    let class = |id: &u64| id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61;
+    let small: Vec<u64> = (0u64..).filter(|id| class(id) == 0).take(400).collect();
+    let large: Vec<u64> = (0u64..).filter(|id| class(id) == 7).take(400).collect();
+    let mix: Vec<u64> = (0..400).collect();
+    (time(&small), time(&large), time(&mix))
 }
 
 fn main() {
@@ -235,7 +228,7 @@ fn main() {
         println!("{RESULT}{}", child(case, requests));
         return;
     }
-    let requests = args.first().and_then(|a| b::parse_count(a)).unwrap_or(1500);
+    let requests = args.first().and_then(|a| b::parse_count(a)).unwrap_or(1000);
     let rounds = args.get(1).and_then(|a| a.parse::<usize>().ok()).unwrap_or(7).max(1);
     let exe = std::env::current_exe().expect("the path of this executable");
 
@@ -280,13 +273,14 @@ fn main() {
     let _ = writeln!(
         md,
         "{THREADS} threads × {requests} requests; a request = {STAGES} stages × {UNITS} units, a unit = sort + hash of \
-         56–406 u32 (here {:.1}–{:.1} µs by buffer size, {:.1} µs on average, measured alone on one thread); {SPANS_PER_REQUEST} spans per request when instrumented. {rounds} rounds, each case once per \
+         80–556 u32 (here {:.1}–{:.1} µs by buffer size, {:.1} µs on average, alone on one thread, fastest of 15 rounds; \
+         in the plain runs {:.1} µs of CPU per unit); {SPANS_PER_REQUEST} spans per request when instrumented. {rounds} rounds, each case once per \
          round in a fresh process (rotating order). Overhead = a run's time / the median plain run − 1: median and \
          worst of the {rounds} runs. Wall: release of the threads → both joined. CPU: getrusage, all threads, until \
          the library has drained. Plain: {plain_wall:.3} s wall, {plain_cpu:.3} s CPU (medians). The `plain` row is \
          the noise: plain runs against their own median. Shared 2-core machine: differences within the plain \
          row's spread are noise. Same work in every run (checksums equal): {same_work}.\n",
-        units.0, units.1, units.2,
+        units.0, units.1, units.2, 1e6 * plain_cpu / (THREADS * requests * STAGES * UNITS) as f64,
     );
     let _ = writeln!(
         md,

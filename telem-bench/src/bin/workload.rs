@@ -197,16 +197,23 @@ fn child(case: &str, requests: u64) -> Value {
 const RESULT: &str = "WORKLOAD-RESULT ";
 
 /// The time of one unit of work for the smallest and the largest buffer, and on average over the mix
-/// the workload uses (µs on this thread; the fastest of 15 rounds of 400 units each: noise only adds).
+/// the workload uses (µs of this thread's CPU time, so time the thread spends preempted is not counted;
+/// the fastest of 15 rounds of 400 units each: noise only adds).
 fn unit_times() -> (f64, f64, f64) {
+    let thread_cpu = || {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `ts` is a valid out-pointer; CLOCK_THREAD_CPUTIME_ID is always supported on Linux.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        ts.tv_sec as f64 * 1e6 + ts.tv_nsec as f64 / 1e3
+    };
     let time = |ids: &[u64]| {
         (0..15)
             .map(|_| {
-                let start = Instant::now();
+                let start = thread_cpu();
                 for &id in ids {
                     black_box(work(black_box(id)));
                 }
-                start.elapsed().as_secs_f64() * 1e6 / ids.len() as f64
+                (thread_cpu() - start) / ids.len() as f64
             })
             .fold(f64::INFINITY, f64::min)
     };
@@ -273,7 +280,7 @@ fn main() {
     let _ = writeln!(
         md,
         "{THREADS} threads × {requests} requests; a request = {STAGES} stages × {UNITS} units, a unit = sort + hash of \
-         80–556 u32 (here {:.1}–{:.1} µs by buffer size, {:.1} µs on average, alone on one thread, fastest of 15 rounds; \
+         80–556 u32 (here {:.1}–{:.1} µs by buffer size, {:.1} µs on average, thread CPU time alone on one thread, fastest of 15 rounds; \
          in the plain runs {:.1} µs of CPU per unit); {SPANS_PER_REQUEST} spans per request when instrumented. {rounds} rounds, each case once per \
          round in a fresh process (rotating order). Overhead = a run's time / the median plain run − 1: median and \
          worst of the {rounds} runs. Wall: release of the threads → both joined. CPU: getrusage, all threads, until \

@@ -436,6 +436,9 @@ fn main() {
         let parsed = output.ok().and_then(|o| {
             if !o.status.success() {
                 eprintln!("[telem-bench] cpu: {case} failed: {}", String::from_utf8_lossy(&o.stderr));
+            } else if !o.stderr.is_empty() {
+                // What the library said (telem names why it dropped spans): into the run's log.
+                eprint!("{}", String::from_utf8_lossy(&o.stderr));
             }
             let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
             stdout.lines().find_map(|l| l.strip_prefix(RESULT).and_then(|j| serde_json::from_str::<Value>(j).ok()))

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The whole performance suite in one command (about 4–5 minutes once built, on 2 cores):
+# The whole performance suite in one command (about 6–7 minutes once built, on 2 cores):
 #   1. the criterion group `spans` (telem-bench/benches/spans.rs): every span case side by side;
 #   2. the compiled-out cases (telem-bench/compiled-out/, a build of its own), into the same group;
 #   3. the harnesses: `drain` (collector drain rate), `rss` (resident memory after 10 M / 100 M spans),
-#      `cpu` (whole-process CPU per span and spans lost, 20 M-span bursts, a process per case);
+#      `cpu` (whole-process CPU per span and spans lost, 20 M-span bursts, a process per case; the
+#      repeated cases 5 times quiet and 5 times beside one busy process per core), `workload` (overhead
+#      of each library on a program with a span per 1–10 µs of work, against the plain program);
 #   4. instruction counts under callgrind (telem-bench/callgrind.sh);
-# then prints one report: the ratio table, the harness results, the instruction counts and the issue-3
-# targets (met / not met). Progress goes to stderr, every tool's own output to <results>/run.log.
+# then prints one report: the ratio table, the harness results, the instruction counts and the
+# targets of issues 3, 8 and 9 (met / not met). Progress goes to stderr, every tool's own output to
+# <results>/run.log.
 #
 #   bash telem-bench/run.sh                 # everything
 #   bash telem-bench/run.sh telem           # only the criterion cases matching a filter (+ the rest)
@@ -53,8 +56,10 @@ if [[ "${SKIP_HARNESS:-0}" != 1 ]]; then
     "$BIN/drain" >>"$LOG" 2>&1
     step "rss"
     "$BIN/rss" >>"$LOG" 2>&1
-    step "cpu"
+    step "cpu (every case once, then the repeated cases quiet and beside busy processes)"
     "$BIN/cpu" >>"$LOG" 2>&1
+    step "workload (a span per 1–10 µs of work: overhead against the plain program)"
+    "$BIN/workload" >>"$LOG" 2>&1
 fi
 if [[ "${SKIP_CALLGRIND:-0}" != 1 ]]; then
     step "callgrind"

@@ -1,6 +1,6 @@
 //! Prints the suite's results: the `spans` criterion group as one markdown table of ratios, the harness
-//! results (`drain`, `rss`, `cpu`, `callgrind.sh`), telem's accounting over the criterion run, and the
-//! issue-3 targets next to the measured figures (met / not met).
+//! results (`drain`, `rss`, `cpu`, `workload`, `callgrind.sh`), telem's accounting over the criterion
+//! run, and the targets (issues 3, 8 and 9) next to the measured figures (met / not met).
 //!
 //! ```text
 //! cargo run -p telem-bench --release --bin report [criterion dir]
@@ -178,6 +178,7 @@ fn main() {
         ("drain", "collector drain rate (`drain`)"),
         ("rss", "resident memory (`rss`)"),
         ("cpu", "whole-process CPU per span (`cpu`)"),
+        ("workload", "workload overhead (`workload`)"),
         ("callgrind", "instructions per call (`callgrind.sh`)"),
     ] {
         match std::fs::read_to_string(b::results_dir().join(format!("{name}.md"))) {
@@ -200,7 +201,7 @@ fn main() {
     targets(&get);
 }
 
-/// The issue-3 targets next to the measured figures.
+/// The targets (issue 3, and the rows marked issue 8 and issue 9) next to the measured figures.
 fn targets(get: &dyn Fn(&str) -> Option<f64>) {
     let cpu = read_json("cpu");
     let drain = read_json("drain");
@@ -273,6 +274,8 @@ fn targets(get: &dyn Fn(&str) -> Option<f64>) {
         }
         None => add("≤ 0.1 % lost in a 20 M-span burst, default settings", "no result".into(), None),
     }
+
+    issue9_targets(cpu.as_ref(), &mut add);
 
     let flow = div(get("telem_flow3"), get("telem"));
     add(
@@ -356,7 +359,7 @@ fn targets(get: &dyn Fn(&str) -> Option<f64>) {
         None => add("flat resident memory after 100 M spans", "no result".into(), None),
     }
 
-    println!("## Issue-3 targets\n");
+    println!("## Targets\n");
     println!("| target | measured | status |");
     println!("|---|---|---|");
     for (target, measured, met) in rows {
@@ -366,5 +369,118 @@ fn targets(get: &dyn Fn(&str) -> Option<f64>) {
             None => "not measured",
         };
         println!("| {target} | {measured} | {status} |");
+    }
+}
+
+/// Issue 9's targets on losses, from the `cpu` harness's repeated runs (quiet and beside busy
+/// processes): the worst of the runs for the 20 M burst, none lost from 8 threads, the store no worse
+/// than the null exporter, and telem's accounting exact in every burst.
+fn issue9_targets(cpu: Option<&Value>, add: &mut dyn FnMut(&str, String, Option<bool>)) {
+    let series = |case: &str, mode: &str| {
+        cpu.map(|c| &c["series"][case][mode]).filter(|s| s.is_object() && s["runs"].as_u64().unwrap_or(0) > 0)
+    };
+    let hogs = cpu.and_then(|c| c["hogs"].as_u64()).unwrap_or(0);
+    let u = |s: &Value, k: &str| s[k].as_u64().unwrap_or(0);
+    let f = |s: &Value, k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+    // "median m (p %), worst w (q %) of r runs"
+    let describe = |s: &Value| {
+        format!(
+            "median {} ({:.3} %), worst {} ({:.3} %) of {} runs",
+            u(s, "median_lost"),
+            f(s, "median_lost_pct"),
+            u(s, "worst_lost"),
+            f(s, "worst_lost_pct"),
+            u(s, "runs")
+        )
+    };
+
+    let target = "20 M burst: ≤ 0.1 % lost in the worst of 5, quiet and beside two busy processes (issue 9)";
+    match (series("telem", "quiet"), series("telem", "stall")) {
+        (Some(q), stall) => {
+            let big = u(q, "created") >= 20_000_000;
+            let enough = u(q, "runs") >= 5 && stall.is_none_or(|s| u(s, "runs") >= 5);
+            let alive = stall.is_none_or(|s| s["hogs_alive"].as_bool() == Some(true));
+            let ok = |s: &Value| f(s, "worst_lost_pct") <= 0.1;
+            add(
+                target,
+                format!(
+                    "lost per burst, quiet: {}; beside {hogs} busy processes: {}{}{}{}",
+                    describe(q),
+                    stall.map_or("not run (TELEM_BENCH_HOGS=0)".to_owned(), describe),
+                    if big { "" } else { " (burst smaller than 20 M)" },
+                    if enough { "" } else { " (fewer than 5 runs)" },
+                    if alive { "" } else { " (a busy process stopped early)" },
+                ),
+                stall.map(|s| ok(q) && ok(s) && big && enough && alive),
+            );
+        }
+        _ => add(target, "no result".into(), None),
+    }
+
+    let target = "1 M spans from 8 threads: none lost (null exporter, default store) (issue 9)";
+    match (series("telem_8threads", "quiet"), series("telem_8threads_store", "quiet")) {
+        (Some(null), Some(store)) => {
+            let stall = |case: &str| {
+                series(case, "stall")
+                    .map_or(String::new(), |s| format!("; beside {hogs} busy processes: {}", describe(s)))
+            };
+            add(
+                target,
+                format!(
+                    "quiet, null exporter: {}{}. Quiet, default store: {}{} (verdict on the quiet runs)",
+                    describe(null),
+                    stall("telem_8threads"),
+                    describe(store),
+                    stall("telem_8threads_store"),
+                ),
+                Some(u(null, "worst_lost") == 0 && u(store, "worst_lost") == 0),
+            );
+        }
+        _ => add(target, "no result".into(), None),
+    }
+
+    let target = "20 M burst with the default store on: no more lost than with the null exporter (issue 9)";
+    match (series("telem", "quiet"), series("telem_store", "quiet")) {
+        (Some(null), Some(store)) => {
+            let stall = series("telem", "stall").zip(series("telem_store", "stall")).map_or(String::new(), |(n, s)| {
+                format!(
+                    "; beside {hogs} busy processes: store median {} vs null median {}",
+                    u(s, "median_lost"),
+                    u(n, "median_lost")
+                )
+            });
+            add(
+                target,
+                format!(
+                    "quiet, lost to the store: {}; to the null exporter: {}{stall} (verdict on the quiet medians)",
+                    describe(store),
+                    describe(null)
+                ),
+                Some(u(store, "median_lost") <= u(null, "median_lost")),
+            );
+        }
+        _ => add(target, "no result".into(), None),
+    }
+
+    // Every telem burst of the repeated cases, quiet and stalled (the single quiet `telem` run is the
+    // first of its quiet repeats).
+    let target = "`recorded == exported + dropped` exactly in every burst (issue 9)";
+    let bursts: Vec<&Value> = cpu
+        .map(|c| {
+            let runs = c["runs"].as_object().into_iter().flat_map(|m| m.values());
+            runs.flat_map(|r| ["quiet", "stall"].into_iter().flat_map(move |m| r[m].as_array().into_iter().flatten()))
+                .filter(|r| r["exact"].is_boolean())
+                .collect()
+        })
+        .unwrap_or_default();
+    if bursts.is_empty() {
+        add(target, "no result".into(), None);
+    } else {
+        let exact = bursts.iter().filter(|r| r["exact"].as_bool() == Some(true)).count();
+        add(
+            target,
+            format!("{exact} of {} telem bursts (every exporter, nothing in flight after shutdown)", bursts.len()),
+            Some(exact == bursts.len()),
+        );
     }
 }

@@ -191,6 +191,9 @@ impl Worker {
                     self.queue.lock().unwrap_or_else(|e| e.into_inner()).spans -= n;
                 }
                 Msg::Flush(generation) => {
+                    // The batches before this message are done with here: what a backlog held may
+                    // have just been freed.
+                    crate::collect::ring::give_back_memory();
                     self.call("flush", || exporter.flush());
                     self.flushed.store(generation, Ordering::Release);
                     notify(&signal);
@@ -409,6 +412,7 @@ impl Runtime {
             if due {
                 batch.dispatch(self);
                 next_export = Deadline::after(interval);
+                crate::collect::ring::give_back_memory();
             }
             if flush > flushed {
                 // Spans a producer took out of its ring before this pass are queued before the flush.

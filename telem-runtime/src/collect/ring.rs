@@ -18,8 +18,8 @@
 //! chain through the segments themselves (each sealed segment points at its successor), so a ring
 //! costs no memory beyond the segments it has in use, whatever its capacity. A segment holds exactly
 //! as many slots as the ring's segment size (at most 1024, never more than a batch). Segments held by
-//! exporters are bounded by the exporters' queue capacity; the free list keeps at most as many as the
-//! ring can hold.
+//! exporters are bounded by the exporters' queue capacity; the free list keeps at most 16 (see
+//! `KEEP_FREE`) and what a backlog needed beyond that goes back to the allocator.
 //!
 //! Re-entrancy: the per-segment path allocates, and an allocator may record spans (instrumented
 //! allocators exist). A push that arrives on the producer thread while that thread is inside the
@@ -43,6 +43,12 @@ fn thread_token() -> usize {
     // wait as if another thread held the ring.
     TOKEN.try_with(|t| t as *const u8 as usize).unwrap_or(1)
 }
+
+/// Free segments a ring keeps for reuse at most (1 MiB of them): enough for what circulates between the
+/// producer, the collector and the exporters when they keep up; what a backlog needed beyond that goes
+/// back to the allocator (and, with [`give_back_memory`], to the system), so a stall once does not
+/// leave the process larger for good.
+const KEEP_FREE: usize = 16;
 
 /// Records per segment at most: 64 KiB, under the allocator's `mmap` threshold, so a segment that is
 /// freed and allocated again comes from its free lists without page faults.
@@ -94,12 +100,40 @@ impl Segment {
     /// `segment` came from [`Segment::allocate`], nobody else holds it, and its records are not owned.
     unsafe fn free(segment: NonNull<Segment>) {
         let slots = unsafe { (*segment.as_ptr()).slots };
-        unsafe { std::alloc::dealloc(segment.as_ptr() as *mut u8, Segment::layout(slots)) };
+        let layout = Segment::layout(slots);
+        unsafe { std::alloc::dealloc(segment.as_ptr() as *mut u8, layout) };
+        FREED.fetch_add(layout.size(), Ordering::Relaxed);
     }
 
     fn slots(segment: NonNull<Segment>) -> *mut Record {
         // SAFETY: the slots start right after the header, inside the allocation.
         unsafe { (segment.as_ptr() as *mut u8).add(std::mem::size_of::<Segment>()) as *mut Record }
+    }
+}
+
+/// Bytes of segments given back to the allocator since [`give_back_memory`] last looked.
+static FREED: AtomicUsize = AtomicUsize::new(0);
+
+/// At least this much freed before [`give_back_memory`] asks the allocator to return it.
+const GIVE_BACK_AT: usize = 2 << 20;
+
+/// Returns freed segment memory to the system once megabytes of it have piled up (after a backlog: an
+/// exporter or the whole machine stalled while spans kept coming, and the exporters' queues held many
+/// segments). glibc's allocator keeps freed 64 KiB blocks resident unless asked; other allocators
+/// (musl's, jemalloc and mimalloc as the global allocator) give memory back by themselves, and there
+/// this does nothing. Called where a pass of work ends (a flush, the export interval), never per span.
+pub(crate) fn give_back_memory() {
+    if FREED.load(Ordering::Relaxed) < GIVE_BACK_AT {
+        return;
+    }
+    FREED.store(0, Ordering::Relaxed);
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: glibc's `malloc_trim` takes any pad and only releases free memory.
+        unsafe { malloc_trim(0) };
     }
 }
 
@@ -265,7 +299,7 @@ impl Ring {
             free: Arc::new(FreeList {
                 head: AtomicPtr::new(ptr::null_mut()),
                 len: AtomicUsize::new(0),
-                keep: max_sealed as usize + 1,
+                keep: (max_sealed as usize + 1).min(KEEP_FREE),
             }),
         }
     }

@@ -36,6 +36,23 @@ struct Site {
     attributes: Vec<(String, Value)>,
 }
 
+/// Undoes the writer's zigzag: 0, 1, 2, 3 → 0, −1, 1, −2 (as a wrapping `u64` difference).
+fn unzigzag(v: u64) -> u64 {
+    ((v >> 1) as i64 ^ -((v & 1) as i64)) as u64
+}
+
+/// A record as written, before its tables are known.
+struct Raw {
+    at: usize,
+    flags: u16,
+    site: u64,
+    trace: u128,
+    span: u64,
+    parent: u64,
+    start: u64,
+    end: u64,
+}
+
 /// Reads little-endian fields from a payload.
 struct Cursor<'a> {
     bytes: &'a [u8],
@@ -78,6 +95,17 @@ impl<'a> Cursor<'a> {
 
     fn u128(&mut self) -> Result<u128> {
         Ok(u128::from_le_bytes(self.array()?))
+    }
+
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+
+    /// A little-endian unsigned number of `n` (1 to 8) bytes.
+    fn uint(&mut self, n: usize) -> Result<u64> {
+        let mut word = [0u8; 8];
+        word[..n].copy_from_slice(self.take(n)?);
+        Ok(u64::from_le_bytes(word))
     }
 
     fn str(&mut self) -> Result<&'a str> {
@@ -150,21 +178,42 @@ pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut V
     }
     let clock = Converter::from_parts(anchor_tick, anchor_unix_ns, ns_per_tick);
     let (new_sites, new_threads, runs, _reserved) = (c.u32()?, c.u32()?, c.u32()?, c.u32()?);
-    // The runs: their headers and records, which are of fixed size; their contents are read after the
-    // tables that follow them.
+    // The runs: their headers and records. A record is read whole here; its call site and thread are
+    // looked up once the tables that follow the runs are read.
+    let mut raw = Vec::new();
     let mut run_list = Vec::new();
-    let mut total = 0u64;
     for _ in 0..runs {
         let thread = c.u64()?;
-        let n = c.u32()? as usize;
+        let n = c.count(RECORD_MIN_LEN)?;
         let _reserved = c.u32()?;
-        let records_at = c.at;
-        let records = c.take(n.checked_mul(RECORD_LEN).unwrap_or(usize::MAX))?;
-        total += n as u64;
-        run_list.push((thread, records_at, records));
+        run_list.push((thread, c.at, n));
+        raw.reserve(n);
+        let mut previous = (0u128, 0u64);
+        for _ in 0..n {
+            let at = c.at;
+            let flags = c.u16()?;
+            if flags & !FLAGS_KNOWN != 0 || (flags >> KIND_SHIFT) & 0xf != 0 {
+                return Err(Bad { at, what: format!("record flags {flags:#x} unknown to format v{VERSION}") });
+            }
+            let lens = c.u8()?;
+            let site = c.uint(1 + (lens >> 6) as usize)?;
+            let span = c.u64()?;
+            let high = previous.0 >> 64 << 64;
+            let trace = match (flags >> TRACE_SHIFT) & 0b11 {
+                TRACE_FULL => c.u128()?,
+                TRACE_SAME => previous.0,
+                TRACE_ROOT => high | span as u128,
+                _ => high | c.u64()? as u128,
+            };
+            let parent = if flags & FLAG_PARENT != 0 { c.u64()? } else { 0 };
+            let start = previous.1.wrapping_add(unzigzag(c.uint(1 + (lens & 7) as usize)?));
+            let end = start.wrapping_add(unzigzag(c.uint(1 + (lens >> 3 & 7) as usize)?));
+            previous = (trace, start);
+            raw.push(Raw { at, flags, site, trace, span, parent, start, end });
+        }
     }
-    if total != count as u64 {
-        return c.bad(format!("the runs hold {total} records, the block header says {count}"));
+    if raw.len() as u64 != count as u64 {
+        return c.bad(format!("the runs hold {} records, the block header says {count}", raw.len()));
     }
     for _ in 0..new_sites {
         let name = Arc::from(c.str()?);
@@ -183,23 +232,17 @@ pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut V
     }
     let service = tables.service.clone().unwrap_or_else(|| Arc::from(""));
     let mut spans = Vec::with_capacity(count as usize);
-    for (thread_id, records_at, records) in run_list {
+    let mut raw = raw.into_iter();
+    for (thread_id, records_at, n) in run_list {
         let thread = match tables.threads.get(&thread_id) {
             Some(t) => t.clone(),
             None => return Err(Bad { at: records_at, what: format!("thread {thread_id} is not in the file's table") }),
         };
-        for (i, r) in records.chunks_exact(RECORD_LEN).enumerate() {
-            let at = records_at + i * RECORD_LEN;
-            let mut f = Cursor { bytes: r, at: 0 };
-            let (trace_id, span_id, parent_id, start, end) = (f.u128()?, f.u64()?, f.u64()?, f.u64()?, f.u64()?);
-            let (site, flags) = (f.u32()? as usize, f.u32()?);
-            if flags & !FLAGS_KNOWN != 0 || (flags >> FLAG_KIND_SHIFT) & 0xff != 0 {
-                return Err(Bad { at, what: format!("record flags {flags:#x} unknown to format v{VERSION}") });
-            }
-            let site = tables
-                .sites
-                .get(site)
-                .ok_or_else(|| Bad { at, what: format!("call site {site} is not in the file's table") })?;
+        for r in raw.by_ref().take(n) {
+            let Raw { at, flags, site, trace: trace_id, span: span_id, parent: parent_id, start, end } = r;
+            let site = usize::try_from(site).ok().and_then(|i| tables.sites.get(i));
+            let site =
+                site.ok_or_else(|| Bad { at, what: format!("call site {} is not in the file's table", r.site) })?;
             let mut span = StoredSpan {
                 service: service.clone(),
                 trace_id: TraceId(trace_id),

@@ -22,26 +22,39 @@ pub(crate) const BLOCK_SPANS: u16 = 2;
 
 /// A run header: thread id `u64`, record count `u32`, reserved `u32`.
 pub(crate) const RUN_HEADER_LEN: usize = 16;
-/// A record: trace id `u128`, span id, parent id, start tick, end tick (`u64` each), call-site index
-/// `u32`, flags `u32`.
-pub(crate) const RECORD_LEN: usize = 56;
+/// The most bytes one record takes: flags, lengths, site, span id, trace id, parent, start, duration.
+pub(crate) const RECORD_MAX_LEN: usize = 2 + 1 + 4 + 8 + 16 + 8 + 8 + 8;
+/// The fewest: flags, lengths, a one-byte site, span id, no trace, no parent, one-byte start and duration.
+pub(crate) const RECORD_MIN_LEN: usize = 2 + 1 + 1 + 8 + 1 + 1;
 
-/// Record flags, bits 0–1: the status code (0 unset, 1 ok, 2 error with its message in the extra, 3 error
-/// "panicked"), as in the in-memory record.
-pub(crate) const FLAG_STATUS: u32 = 0b11;
+/// Record flags (`u16`), bits 0–1: the status code (0 unset, 1 ok, 2 error with its message in the
+/// extra, 3 error "panicked"), as in the in-memory record.
+pub(crate) const FLAG_STATUS: u16 = 0b11;
 /// Record flag: sampled out, kept for the keep-errors rule (informational).
-pub(crate) const FLAG_UNSAMPLED: u32 = 0b100;
+pub(crate) const FLAG_UNSAMPLED: u16 = 0b100;
 /// Record flag: the first span of its trace in the process (informational).
-pub(crate) const FLAG_LOCAL_ROOT: u32 = 0b1000;
+pub(crate) const FLAG_LOCAL_ROOT: u16 = 0b1000;
 /// Record flag: an extra (run-time name, attributes, message, links, caller-measured times) follows in
 /// the block's extras section, in record order.
-pub(crate) const FLAG_EXTRA: u32 = 0b1_0000;
-/// Record flags, bits 8–15: the record kind. 0 is a span; every other value is refused by this version's
+pub(crate) const FLAG_EXTRA: u16 = 0b1_0000;
+/// Record flag: a parent id follows (else the span is a trace root).
+pub(crate) const FLAG_PARENT: u16 = 0b10_0000;
+/// Record flags, bits 6–7: how the trace id is written, relative to the previous record of the run.
+pub(crate) const TRACE_SHIFT: u16 = 6;
+/// Trace mode: all 16 bytes follow.
+pub(crate) const TRACE_FULL: u16 = 0;
+/// Trace mode: the previous record's trace; nothing follows.
+pub(crate) const TRACE_SAME: u16 = 1;
+/// Trace mode: the previous record's high 64 bits (the thread's trace prefix), low 64 bits = the span's
+/// own id (a root started on this thread); nothing follows.
+pub(crate) const TRACE_ROOT: u16 = 2;
+/// Trace mode: the previous record's high 64 bits; the low 64 bits follow.
+pub(crate) const TRACE_LOW: u16 = 3;
+/// Record flags, bits 8–11: the record kind. 0 is a span; every other value is refused by this version's
 /// reader (issue 10 adds events with a version bump).
-pub(crate) const FLAG_KIND_SHIFT: u32 = 8;
+pub(crate) const KIND_SHIFT: u16 = 8;
 /// Flags this version defines; a record with any other bit set is refused.
-pub(crate) const FLAGS_KNOWN: u32 =
-    FLAG_STATUS | FLAG_UNSAMPLED | FLAG_LOCAL_ROOT | FLAG_EXTRA | (0xff << FLAG_KIND_SHIFT);
+pub(crate) const FLAGS_KNOWN: u16 = 0xff | (0xf << KIND_SHIFT);
 
 /// Extra, presence byte: a run-time name follows.
 pub(crate) const EXTRA_NAME: u8 = 1;

@@ -358,3 +358,51 @@ fn read_dir_reads_every_session_and_reports_each_damaged_one() {
     assert!(partial.errors[0].path().ends_with("zz-torn.telem"), "{partial}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// CRC-32 (IEEE), bit by bit: an implementation independent of the writer's.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn blocks_carry_a_standard_crc_and_unknown_kinds_are_skipped() {
+    assert_eq!(crc32(b"123456789"), 0xcbf4_3926, "the check value of CRC-32/ISO-HDLC");
+    let (dir, bytes, spans) = several_blocks("kinds");
+    // Walk the blocks as the module doc describes them, checking each CRC.
+    let mut at = 16;
+    let mut kinds = Vec::new();
+    while at < bytes.len() {
+        let header = &bytes[at..at + 16];
+        let len = u32::from_le_bytes(header[4..8].try_into().unwrap()) as usize;
+        let crc = u32::from_le_bytes(header[12..16].try_into().unwrap());
+        let mut covered = header[..12].to_vec();
+        covered.extend_from_slice(&bytes[at + 16..at + 16 + len]);
+        assert_eq!(crc32(&covered), crc, "block at {at}");
+        kinds.push(u16::from_le_bytes([header[0], header[1]]));
+        at += 16 + len;
+    }
+    assert_eq!(at, bytes.len());
+    assert_eq!(kinds, [1, 2, 2, 2, 2], "a session block, then one spans block per flush");
+    // A block of a kind added later, whole and checksummed, between two others: skipped.
+    let mut header = [0u8; 16];
+    header[0..2].copy_from_slice(&77u16.to_le_bytes());
+    header[4..8].copy_from_slice(&5u32.to_le_bytes());
+    let mut covered = header[..12].to_vec();
+    covered.extend_from_slice(b"later");
+    header[12..16].copy_from_slice(&crc32(&covered).to_le_bytes());
+    let mut with_unknown = bytes.clone();
+    with_unknown.extend_from_slice(&header);
+    with_unknown.extend_from_slice(b"later");
+    with_unknown.extend_from_slice(&bytes[16..]);
+    let (got, error) = read_bytes(&dir, &with_unknown);
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(got.len(), 2 * spans.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}

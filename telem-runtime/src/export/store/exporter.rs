@@ -66,7 +66,10 @@ impl Exporter for Store {
     fn export(&mut self, batch: &Batch) -> Result<(), ExportError> {
         self.buf.clear();
         let service = self.encoder.service();
-        self.encoder.encode(batch, &mut self.buf);
+        if let Err(why) = self.encoder.encode(batch, &mut self.buf) {
+            self.encoder.rollback(service);
+            return Err(ExportError(format!("cannot write {}: {why}", self.path.display())));
+        }
         match self.file.write_all(&self.buf) {
             Ok(()) => {
                 self.encoder.commit();

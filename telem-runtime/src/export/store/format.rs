@@ -10,8 +10,8 @@ pub(crate) const VERSION: u16 = 2;
 pub(crate) const FILE_HEADER_LEN: usize = 16;
 /// Bytes of a block header: kind `u16`, reserved `u16`, payload length `u32`, item count `u32`, CRC `u32`.
 pub(crate) const BLOCK_HEADER_LEN: usize = 16;
-/// Largest payload a reader accepts: a writer never comes near it (a batch of 4096 spans is a few
-/// hundred KiB), and a length read from a damaged header cannot make the reader allocate gigabytes.
+/// Largest payload a block may have: a default batch of 4096 spans is a few hundred KiB, the writer
+/// refuses a batch that would exceed it, and the reader treats a larger length as damage.
 pub(crate) const MAX_PAYLOAD: u32 = 1 << 30;
 
 /// Block kind: the session (pid, service name), written before the first spans block and again

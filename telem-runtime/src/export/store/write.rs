@@ -53,12 +53,20 @@ impl Hasher for AddressHasher {
 
 impl Encoder {
     /// Appends to `out` the blocks for `batch`: a session block first when the service name is new to
-    /// the file, then one spans block.
-    pub(crate) fn encode(&mut self, batch: &Batch, out: &mut Vec<u8>) {
+    /// the file, then one spans block. Refuses a batch whose block would exceed [`MAX_PAYLOAD`] (a reader
+    /// would refuse it: only a batch of millions of spans, or of huge attribute values, comes near); the
+    /// caller then rolls back.
+    pub(crate) fn encode(&mut self, batch: &Batch, out: &mut Vec<u8>) -> Result<(), String> {
         if self.service.as_deref() != Some(&*batch.service) {
             self.session(&batch.service, out);
         }
+        let start = out.len();
         self.spans(batch, out);
+        let payload = out.len() - start - BLOCK_HEADER_LEN;
+        if payload > MAX_PAYLOAD as usize {
+            return Err(format!("a batch of {} spans encodes to {payload} bytes, more than a block holds", batch.len));
+        }
+        Ok(())
     }
 
     /// The tables as they are once the blocks `encode` produced are in the file.
@@ -268,6 +276,7 @@ fn begin_block(out: &mut Vec<u8>) -> usize {
 
 /// Fills in the header of the block that starts at `start`: kind, length, count, CRC.
 fn end_block(out: &mut [u8], start: usize, kind: u16, count: u32) {
+    // Truncated only for a block `encode` then refuses.
     let len = (out.len() - start - BLOCK_HEADER_LEN) as u32;
     let (header, payload) = out[start..].split_at_mut(BLOCK_HEADER_LEN);
     header[0..2].copy_from_slice(&kind.to_le_bytes());

@@ -25,6 +25,7 @@ pub(super) struct Tables {
     sites: Vec<Site>,
     threads: HashMap<u64, Arc<str>>,
     service: Option<Arc<str>>,
+    keys: Vec<String>,
 }
 
 struct Site {
@@ -141,11 +142,19 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    fn attributes(&mut self) -> Result<Vec<(String, Value)>> {
+    /// Attributes whose keys are written out (reference 0) or refer to the file's key table.
+    fn attributes(&mut self, keys: &[String]) -> Result<Vec<(String, Value)>> {
         let n = self.count(6)?;
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            let key = self.str()?.to_owned();
+            let at = self.at;
+            let key = match self.u32()? as usize {
+                0 => self.str()?.to_owned(),
+                k => match keys.get(k - 1) {
+                    Some(key) => key.clone(),
+                    None => return Err(Bad { at, what: format!("attribute key {k} is not in the file's table") }),
+                },
+            };
             out.push((key, self.value()?));
         }
         Ok(out)
@@ -177,7 +186,7 @@ pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut V
         return Err(Bad { at: 16, what: format!("tick rate {ns_per_tick} ns per tick") });
     }
     let clock = Converter::from_parts(anchor_tick, anchor_unix_ns, ns_per_tick);
-    let (new_sites, new_threads, runs, _reserved) = (c.u32()?, c.u32()?, c.u32()?, c.u32()?);
+    let (new_sites, new_threads, runs, new_keys) = (c.u32()?, c.u32()?, c.u32()?, c.u32()?);
     // The runs: their headers and records. A record is read whole here; its call site and thread are
     // looked up once the tables that follow the runs are read.
     let mut raw = Vec::new();
@@ -215,6 +224,10 @@ pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut V
     if raw.len() as u64 != count as u64 {
         return c.bad(format!("the runs hold {} records, the block header says {count}", raw.len()));
     }
+    for _ in 0..new_keys {
+        let key = c.str()?.to_owned();
+        tables.keys.push(key);
+    }
     for _ in 0..new_sites {
         let name = Arc::from(c.str()?);
         let module = Arc::from(c.str()?);
@@ -222,7 +235,7 @@ pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut V
         let line = c.u32()?;
         let at = c.at;
         let kind = kind::from_code(c.u8()?).ok_or(Bad { at, what: "unknown span kind".into() })?;
-        let attributes = c.attributes()?;
+        let attributes = c.attributes(&tables.keys)?;
         tables.sites.push(Site { name, kind, module, file, line, attributes });
     }
     for _ in 0..new_threads {
@@ -276,12 +289,12 @@ pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut V
                     span.start_unix_ns = s;
                     duration = e.saturating_sub(s);
                 }
-                span.attributes.extend(c.attributes()?);
+                span.attributes.extend(c.attributes(&tables.keys)?);
                 let links = c.count(29)?;
                 for _ in 0..links {
                     let (trace, id) = (c.u128()?, c.u64()?);
                     let sampled = c.u8()? != 0;
-                    let attributes = c.attributes()?.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect();
+                    let attributes = c.attributes(&tables.keys)?.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect();
                     span.links.push(Link { trace_id: TraceId(trace), span_id: SpanId(id), sampled, attributes });
                 }
             }

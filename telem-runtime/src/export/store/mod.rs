@@ -51,7 +51,7 @@
 //!    is `anchor_unix_ns + (t − anchor_tick) × ns_per_tick` Unix ns; a duration `(end − start) ×
 //!    ns_per_tick` (the same arithmetic [`SpanRef`](crate::SpanRef) does, so readers see the times the
 //!    other exporters saw). The rate is re-measured for each batch, so each block carries its own.
-//! 2. Counts: `new_sites: u32`, `new_threads: u32`, `runs: u32`, `reserved: u32`.
+//! 2. Counts: `new_sites: u32`, `new_threads: u32`, `runs: u32`, `new_keys: u32`.
 //! 3. `runs` runs, each the spans one thread ended, in the order it ended them: `thread_id: u64`,
 //!    `records: u32`, `reserved: u32`, then `records` records, each written relative to the previous record
 //!    of its run (for the first: a trace id of 0 and a start of 0):
@@ -70,18 +70,22 @@
 //!    Numbers of 1–8 bytes are little-endian, their byte count in `lens`. A plain span is 14 bytes where
 //!    the ring's record is 64.
 //!
-//! 4. `new_sites` call sites, appended to the file's table (the first one of the file is index 0): `name:
+//! 4. `new_keys` attribute keys, each a `str`, appended to the file's key table (the first one of the file
+//!    is entry 0). `'static` keys — nearly all: `fields(…)` and `attribute("key", …)` — are written once per
+//!    file, in the block of their first use.
+//! 5. `new_sites` call sites, appended to the file's table (the first one of the file is index 0): `name:
 //!    str`, `module: str`, `file: str`, `line: u32`, `kind: u8` (0 internal, 1 server, 2 client, 3
 //!    producer, 4 consumer), then the call site's own attributes (a `#[step]`'s `step.index` and
 //!    `step.name`), as *attributes* below. Each call site is written once per file, in the block of its first
 //!    span.
-//! 5. `new_threads` threads: `id: u64`, `name: str` (empty if unnamed), once per file.
-//! 6. Extras, one for each record with bit 4 set, in record order: `present: u8` (bit 0 run-time name, bit 1
+//! 6. `new_threads` threads: `id: u64`, `name: str` (empty if unnamed), once per file.
+//! 7. Extras, one for each record with bit 4 set, in record order: `present: u8` (bit 0 run-time name, bit 1
 //!    error message, bit 2 caller-measured times), then if present `name: str`, `message: str`, `start_unix_ns:
 //!    u64, end_unix_ns: u64` (these replace the ticks: spans given to `telem::record`), then *attributes*, then
 //!    `links: u32` and per link `trace_id: u128`, `span_id: u64`, `sampled: u8`, *attributes*.
 //!
-//! *Attributes* are `count: u32`, then per attribute `key: str` and a value: `tag: u8` then 0 bool (`u8`
+//! *Attributes* are `count: u32`, then per attribute the key — `key_ref: u32`, 0 followed by the key as a
+//! `str`, or `k` > 0 for entry `k − 1` of the file's key table — and a value: `tag: u8` then 0 bool (`u8`
 //! 0 or 1), 1 `i64`, 2 `u64`, 3 `f64` (IEEE bits), 4 `str`.
 //!
 //! A span's attributes are its call site's, then its own, in the order they were set.

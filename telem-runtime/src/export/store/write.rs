@@ -7,6 +7,7 @@ use crate::export::Batch;
 use crate::trace::callsite::CallSite;
 use crate::trace::record::{Extra, Link, Record, LOCAL_ROOT, STATUS_BITS, UNSAMPLED};
 use crate::trace::value::Value;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -24,6 +25,42 @@ pub(crate) struct Encoder {
     /// Site definitions and extras of the block being written, appended to it at the end.
     defs: Vec<u8>,
     extras: Vec<u8>,
+    /// The file's attribute keys.
+    keys: Keys,
+}
+
+/// The file's table of attribute keys: a `'static` key (almost every key: `fields(…)`, `attribute("k", …)`)
+/// is written once per file and referred to by index, keyed by its address; other keys are written out.
+#[derive(Default)]
+struct Keys {
+    map: HashMap<(usize, usize), u32, BuildHasherDefault<AddressHasher>>,
+    /// Added since the last commit, for `rollback`.
+    added: Vec<(usize, usize)>,
+    /// Definitions of the keys the block being written added.
+    defs: Vec<u8>,
+}
+
+impl Keys {
+    /// Writes `key`: `index + 1` into the file's table, or 0 and the string.
+    #[inline]
+    fn write(&mut self, out: &mut Vec<u8>, key: &Cow<'static, str>) {
+        match key {
+            Cow::Borrowed(k) => {
+                let id = (k.as_ptr() as usize, k.len());
+                let next = self.map.len() as u32;
+                let index = *self.map.entry(id).or_insert_with(|| {
+                    self.added.push(id);
+                    string(&mut self.defs, k);
+                    next
+                });
+                out.extend_from_slice(&(index + 1).to_le_bytes());
+            }
+            Cow::Owned(k) => {
+                out.extend_from_slice(&0u32.to_le_bytes());
+                string(out, k);
+            }
+        }
+    }
 }
 
 /// Call-site addresses are 16-aligned and thread ids small: one multiply spreads both well enough, and
@@ -43,7 +80,7 @@ impl Hasher for AddressHasher {
     }
 
     fn write_u64(&mut self, n: u64) {
-        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = (self.0.rotate_left(29) ^ n ^ (n >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 
     fn write_usize(&mut self, n: usize) {
@@ -73,6 +110,7 @@ impl Encoder {
     pub(crate) fn commit(&mut self) {
         self.new_sites.clear();
         self.new_threads.clear();
+        self.keys.added.clear();
     }
 
     /// Forgets what the last `encode` added: its blocks did not reach the file.
@@ -82,6 +120,9 @@ impl Encoder {
         }
         for thread in self.new_threads.drain(..) {
             self.threads.remove(&thread);
+        }
+        for key in self.keys.added.drain(..) {
+            self.keys.map.remove(&key);
         }
         self.service = service_before;
     }
@@ -110,6 +151,8 @@ impl Encoder {
         out.extend_from_slice(&[0; 16]);
         self.defs.clear();
         self.extras.clear();
+        self.keys.defs.clear();
+        let keys_before = self.keys.added.len();
         let (sites_before, threads_before) = (self.new_sites.len(), self.new_threads.len());
         let mut thread_defs = Vec::new();
         let mut count = 0u32;
@@ -140,7 +183,7 @@ impl Encoder {
                 let room = out[at..].first_chunk_mut::<SCRATCH>().expect("room made for the longest record");
                 at += encode_record(room, &mut previous, record, index);
                 if let Some(extra) = &record.extra {
-                    encode_extra(&mut self.extras, extra);
+                    encode_extra(&mut self.extras, &mut self.keys, extra);
                 }
             }
             out.truncate(at);
@@ -151,6 +194,9 @@ impl Encoder {
         out[counts_at..counts_at + 4].copy_from_slice(&new_sites.to_le_bytes());
         out[counts_at + 4..counts_at + 8].copy_from_slice(&new_threads.to_le_bytes());
         out[counts_at + 8..counts_at + 12].copy_from_slice(&(batch.chunks.len() as u32).to_le_bytes());
+        let new_keys = (self.keys.added.len() - keys_before) as u32;
+        out[counts_at + 12..counts_at + 16].copy_from_slice(&new_keys.to_le_bytes());
+        out.extend_from_slice(&self.keys.defs);
         out.extend_from_slice(&self.defs);
         out.extend_from_slice(&thread_defs);
         out.extend_from_slice(&self.extras);
@@ -173,6 +219,7 @@ impl Encoder {
             d.push(kind::code(site.kind));
             d.extend_from_slice(&(site.attributes.len() as u32).to_le_bytes());
             for (key, v) in site.attributes {
+                d.extend_from_slice(&0u32.to_le_bytes());
                 string(d, key);
                 value(d, v);
             }
@@ -313,15 +360,15 @@ fn value(out: &mut Vec<u8>, v: &Value) {
     }
 }
 
-fn attributes<'a>(out: &mut Vec<u8>, attributes: impl ExactSizeIterator<Item = (&'a str, &'a Value)>) {
+fn attributes(out: &mut Vec<u8>, keys: &mut Keys, attributes: &[(Cow<'static, str>, Value)]) {
     out.extend_from_slice(&(attributes.len() as u32).to_le_bytes());
     for (key, v) in attributes {
-        string(out, key);
+        keys.write(out, key);
         value(out, v);
     }
 }
 
-fn encode_extra(out: &mut Vec<u8>, extra: &Extra) {
+fn encode_extra(out: &mut Vec<u8>, keys: &mut Keys, extra: &Extra) {
     let mut present = 0;
     if extra.name.is_some() {
         present |= EXTRA_NAME;
@@ -343,16 +390,16 @@ fn encode_extra(out: &mut Vec<u8>, extra: &Extra) {
         out.extend_from_slice(&start.to_le_bytes());
         out.extend_from_slice(&end.to_le_bytes());
     }
-    attributes(out, extra.attributes.iter().map(|(k, v)| (&**k, v)));
+    attributes(out, keys, &extra.attributes);
     out.extend_from_slice(&(extra.links.len() as u32).to_le_bytes());
     for link in &extra.links {
-        link_bytes(out, link);
+        link_bytes(out, keys, link);
     }
 }
 
-fn link_bytes(out: &mut Vec<u8>, link: &Link) {
+fn link_bytes(out: &mut Vec<u8>, keys: &mut Keys, link: &Link) {
     out.extend_from_slice(&link.trace_id.0.to_le_bytes());
     out.extend_from_slice(&link.span_id.0.to_le_bytes());
     out.push(link.sampled as u8);
-    attributes(out, link.attributes.iter().map(|(k, v)| (&**k, v)));
+    attributes(out, keys, &link.attributes);
 }

@@ -43,6 +43,7 @@ struct Keys {
 impl Keys {
     /// Writes `key`: `index + 1` into the file's table, or 0 and the string.
     #[inline]
+    #[allow(clippy::ptr_arg)] // a `&str` would not say whether the key is `'static`
     fn write(&mut self, out: &mut Vec<u8>, key: &Cow<'static, str>) {
         match key {
             Cow::Borrowed(k) => {

@@ -191,7 +191,8 @@ impl Reader {
                 return Err(ReadError::new(path, 8, Problem::UnsupportedVersion(version)));
             }
             let header_len = u32::from_le_bytes([header[12], header[13], header[14], header[15]]) as u64;
-            if header_len < FILE_HEADER_LEN as u64 {
+            let file_len = file.metadata().map_err(io)?.len();
+            if header_len < FILE_HEADER_LEN as u64 || header_len > file_len {
                 return Err(ReadError::new(path, 12, Problem::Malformed(format!("header length {header_len}"))));
             }
             // A later version may extend the header; what this version knows is its first 16 bytes.

@@ -115,7 +115,14 @@ fn main() {
     if let Ok(dir) = std::fs::read_dir(std::env::var("TELEM_STORE_DIR").unwrap_or_else(|_| ".telem".into())) {
         let newest = dir.filter_map(|e| e.ok()).map(|e| e.path()).max();
         if let Some(path) = newest {
-            println!("store: {}", path.display());
+            // Read back what this session stored (`telem::store` also reads a whole directory).
+            match telem::store::read_file(&path) {
+                Ok(spans) => {
+                    let errors = spans.iter().filter(|s| s.is_error()).count();
+                    println!("store: {} ({} spans, {errors} failed)", path.display(), spans.len());
+                }
+                Err(e) => println!("store: {e}"),
+            }
         }
     }
 }

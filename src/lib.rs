@@ -3,7 +3,7 @@
 //! Compile-time instrumentation for Rust. Put `#[telem::span]` on a function and every call becomes a
 //! span: the macro rewrites the function at compile time into calls to a small synchronous runtime that
 //! stores finished spans in per-thread rings, and one collector thread hands them to exporters
-//! (the console and a local JSON-lines store by default).
+//! (the console and a local binary store by default).
 //!
 //! ```
 //! #[telem::span]
@@ -130,6 +130,11 @@ pub use telem_runtime::{
 
 /// W3C Trace Context and Baggage across process boundaries.
 pub use telem_runtime::propagation;
+
+/// The local store's session files: read them with [`store::read_dir`], [`store::read_file`] or a
+/// [`store::Reader`] (format v2, and the JSON lines of format v1). The format is described in the module.
+#[cfg(feature = "store")]
+pub use telem_runtime::store;
 
 /// The built-in exporters, for use with [`Builder::with_exporter`] or on their own.
 pub mod exporters {

@@ -3,7 +3,6 @@
 
 mod common;
 use std::collections::HashSet;
-use std::io::BufRead;
 
 #[telem::span]
 fn unit() {}
@@ -46,10 +45,11 @@ fn eight_threads_of_100k_spans_each_reach_the_store_exactly_once() {
     assert_eq!(files.len(), 1, "one session file: {files:?}");
     let mut ids = HashSet::new();
     let mut threads = HashSet::new();
-    for line in std::io::BufReader::new(std::fs::File::open(&files[0]).unwrap()).lines() {
-        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-        assert!(ids.insert(v["span_id"].as_str().unwrap().to_owned()), "span exported twice: {v}");
-        threads.insert(v["thread_id"].as_u64().unwrap());
+    for span in telem::store::Reader::open(&files[0]).unwrap() {
+        let span = span.unwrap();
+        assert!(ids.insert(span.span_id), "span exported twice: {span:?}");
+        assert_eq!(&*span.name, "unit");
+        threads.insert(span.thread_id);
     }
     assert_eq!(ids.len(), THREADS * PER_THREAD);
     assert_eq!(threads.len(), THREADS);

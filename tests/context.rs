@@ -120,22 +120,13 @@ fn explicit_parents_and_links_reach_exporters_and_the_store() {
     assert_eq!(batch.links[1].span_id, b.span_id);
     assert_child(one(&spans, "under.a"), one(&spans, "request.a"));
 
-    let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
-    let text = std::fs::read_to_string(file).unwrap();
-    let line: serde_json::Value = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|v| v["name"] == "batch")
-        .unwrap();
-    assert_eq!(line["links"][0]["span_id"], a.span_id.to_string());
-    assert_eq!(line["links"][0]["trace_id"], a.trace_id.to_string());
-    assert_eq!(line["links"][0]["attributes"]["reason"], "queued");
-    assert_eq!(line["links"][1]["attributes"]["n"], 2);
-    let plain: serde_json::Value = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|v| v["name"] == "unrelated")
-        .unwrap();
-    assert!(plain.get("links").is_none(), "no links field on a span without links");
+    let stored = telem::store::read_dir(&dir).unwrap();
+    let stored_batch = stored.iter().find(|s| &*s.name == "batch").unwrap();
+    assert_eq!(stored_batch.links, batch.links, "the store keeps the links");
+    assert_eq!((stored_batch.links[0].span_id, stored_batch.links[0].trace_id), (a.span_id, a.trace_id));
+    assert_eq!(stored_batch.links[0].attributes, [("reason".into(), telem::Value::from("queued"))]);
+    assert_eq!(stored_batch.links[1].attributes, [("n".into(), telem::Value::from(2))]);
+    let plain = stored.iter().find(|s| &*s.name == "unrelated").unwrap();
+    assert!(plain.links.is_empty(), "no links on a span without links");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -58,10 +58,10 @@ fn otel_variables() {
     let telem = telem::try_init().unwrap();
     work();
     assert!(telem.shutdown());
-    let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
-    let line: serde_json::Value = serde_json::from_str(std::fs::read_to_string(file).unwrap().trim()).unwrap();
-    assert_eq!(line["service"], "checkout");
-    assert_eq!(line["name"], "work");
+    let spans = telem::store::read_dir(&dir).unwrap();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!(&*spans[0].service, "checkout");
+    assert_eq!(&*spans[0].name, "work");
 
     std::env::set_var("OTEL_SDK_DISABLED", "perhaps");
     let message = telem::try_init().unwrap_err().to_string();
@@ -163,8 +163,8 @@ fn switching_a_built_in_exporter_on_in_the_builder_wins_over_the_environment() {
     assert!(telem.shutdown());
     assert_eq!(telem::stats().exporter("store").map(|e| e.exported), Some(1), "{:?}", telem::stats());
     assert!(telem::stats().exporter("console").is_some());
-    let file = std::fs::read_dir(&dir).unwrap().next().expect("a store file").unwrap().path();
-    assert!(std::fs::read_to_string(file).unwrap().contains("\"name\":\"work\""));
+    let spans = telem::store::read_dir(&dir).unwrap();
+    assert!(spans.len() == 1 && &*spans[0].name == "work", "{spans:?}");
 
     // And switching off in the builder wins over an environment that says on.
     std::env::set_var("TELEM_STORE", "1");

@@ -67,7 +67,7 @@ fn registered_exporters_receive_spans_and_failures_stay_local() {
         assert_eq!(e.recorded, e.exported + e.dropped);
     }
     let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
-    assert_eq!(std::fs::read_to_string(file).unwrap().lines().count(), 2000);
+    assert_eq!(telem::store::read_file(file).unwrap().len(), 2000);
 }
 
 /// Holds every batch until released: an exporter far slower than the spans arrive.

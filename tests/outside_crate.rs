@@ -3,7 +3,7 @@
 //!
 //! Builds and runs `tests/outside` (its own workspace, path dependency on this crate) with
 //! `cargo run`, its store pointed at a fresh directory, then reads the one session file it wrote and
-//! checks the line format and the trees against the call structure of `tests/outside/src/main.rs`.
+//! checks the fields and the trees against the call structure of `tests/outside/src/main.rs`.
 //! The nested build uses `target/outside` so that repeated runs are incremental. Nothing here depends
 //! on timing: the trees follow from the calls, and the threads named in assertions are either named
 //! by the program (`poll-a`, `poll-b`, `poll-c`) or fixed by tokio (`block_on` polls on `main`,
@@ -14,9 +14,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// One line of the store file.
+/// One span of the store file.
 #[derive(Debug)]
 struct Rec {
+    /// Its position in the file, from 1 (messages call it a line).
     line: usize,
     trace: String,
     span: String,
@@ -41,93 +42,80 @@ fn is_lower_hex(s: &str, len: usize) -> bool {
         && s.bytes().any(|b| b != b'0')
 }
 
-/// Parses one line; format problems go to `problems`.
-fn parse_line(n: usize, line: &str, problems: &mut Vec<String>) -> Option<Rec> {
-    let v: Value = match serde_json::from_str(line) {
-        Ok(v) => v,
-        Err(e) => {
-            problems.push(format!("line {n}: not JSON ({e}): {line}"));
-            return None;
-        }
-    };
-    let mut bad = |what: &str| problems.push(format!("line {n}: {what}: {line}"));
-    let str_field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-    if v.get("v").and_then(Value::as_u64) != Some(1) {
-        bad("`v` is not 1");
-    }
-    if str_field("service").as_deref() != Some("telem-outside") {
+/// One span read back through `telem::store`, as a `Rec`; problems with its fields go to `problems`.
+fn to_rec(n: usize, s: &telem::store::StoredSpan, problems: &mut Vec<String>) -> Rec {
+    let mut bad = |what: &str| problems.push(format!("span {n}: {what}: {s:?}"));
+    if &*s.service != "telem-outside" {
         bad("`service` is not the executable's name `telem-outside`");
     }
-    if str_field("kind").as_deref() != Some("internal") {
+    if s.kind != telem::SpanKind::Internal {
         bad("`kind` is not `internal`");
     }
-    let trace = str_field("trace_id").unwrap_or_default();
+    let trace = s.trace_id.to_string();
     if !is_lower_hex(&trace, 32) {
         bad("`trace_id` is not 32 lowercase hex digits (not all zero)");
     }
-    let span = str_field("span_id").unwrap_or_default();
+    let span = s.span_id.to_string();
     if !is_lower_hex(&span, 16) {
         bad("`span_id` is not 16 lowercase hex digits (not all zero)");
     }
-    let parent = match v.get("parent_id") {
-        Some(Value::Null) => None,
-        Some(Value::String(p)) => {
-            if !is_lower_hex(p, 16) {
-                bad("`parent_id` is not 16 lowercase hex digits (not all zero)");
-            }
-            Some(p.clone())
-        }
-        _ => {
-            bad("`parent_id` is neither null nor a string");
-            None
-        }
-    };
-    let Some(name) = str_field("name") else {
-        bad("no `name`");
-        return None;
-    };
-    for k in ["start_unix_ns", "end_unix_ns", "duration_ns", "line", "thread_id"] {
-        if v.get(k).and_then(Value::as_u64).is_none() {
-            bad(&format!("`{k}` is not an unsigned integer"));
-        }
+    let parent = s.parent_id.map(|p| p.to_string());
+    if parent.as_deref().is_some_and(|p| !is_lower_hex(p, 16)) {
+        bad("`parent_id` is not 16 lowercase hex digits (not all zero)");
     }
-    for k in ["module", "file", "thread", "status"] {
-        if str_field(k).is_none() {
-            bad(&format!("`{k}` is not a string"));
-        }
+    if s.end_unix_ns < s.start_unix_ns || s.start_unix_ns == 0 {
+        bad("start and end are not Unix times in order");
     }
-    let Some(attributes) = v.get("attributes").and_then(Value::as_object).cloned() else {
-        bad("`attributes` is not an object");
-        return None;
+    if s.file.is_empty() || s.line == 0 {
+        bad("no source location");
+    }
+    // Attributes as JSON values, which is what the checks below were written against.
+    let attributes = s
+        .attributes
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                telem::Value::Bool(b) => Value::from(*b),
+                telem::Value::I64(i) => Value::from(*i),
+                telem::Value::U64(u) => Value::from(*u),
+                telem::Value::F64(f) => Value::from(*f),
+                telem::Value::Str(t) => Value::from(t.to_string()),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    let (status, status_message) = match &s.status {
+        telem::Status::Error(m) => ("error", Some(m.to_string())),
+        other => (other.as_str(), None),
     };
-    Some(Rec {
+    Rec {
         line: n,
         trace,
         span,
         parent,
-        name,
-        thread: str_field("thread").unwrap_or_default(),
-        thread_id: v.get("thread_id").and_then(Value::as_u64).unwrap_or(0),
-        status: str_field("status").unwrap_or_default(),
-        status_message: str_field("status_message"),
+        name: s.name.to_string(),
+        thread: s.thread.to_string(),
+        thread_id: s.thread_id,
+        status: status.to_owned(),
+        status_message,
         attributes,
-    })
+    }
 }
 
-/// Runs the outside crate; returns its stdout, the store file's text and the store directory.
-fn run_outside_crate() -> (String, String, PathBuf) {
+/// Runs the outside crate; returns its stdout, the spans of its store file and the store directory.
+fn run_outside_crate() -> (String, Vec<telem::store::StoredSpan>, PathBuf) {
     let (stdout, stderr, store_dir) = cargo_run_outside(&[]);
     let files: Vec<PathBuf> = std::fs::read_dir(&store_dir)
         .unwrap_or_else(|e| panic!("no store directory {}: {e}\n--- stderr\n{stderr}", store_dir.display()))
         .map(|e| e.expect("store directory entry").path())
         .collect();
     assert!(
-        files.len() == 1 && files[0].extension().is_some_and(|e| e == "jsonl"),
-        "expected exactly one .jsonl session file in {}, found {files:?}",
+        files.len() == 1 && files[0].extension().is_some_and(|e| e == "telem"),
+        "expected exactly one .telem session file in {}, found {files:?}",
         store_dir.display()
     );
-    let text = std::fs::read_to_string(&files[0]).expect("read the store file");
-    (stdout, text, store_dir)
+    let spans = telem::store::read_file(&files[0]).unwrap_or_else(|e| panic!("read the store file: {e}"));
+    (stdout, spans, store_dir)
 }
 
 /// `cargo run` of the outside crate with `extra_args`; returns stdout, stderr and the store directory.
@@ -275,7 +263,7 @@ const TRACES: &[(&str, &[&str])] = &[
 
 #[test]
 fn outside_crate_compiles_and_stores_correct_trees() {
-    let (stdout, text, store_dir) = run_outside_crate();
+    let (stdout, spans, store_dir) = run_outside_crate();
     let mut problems = Vec::new();
 
     // stdout: informational poll-thread counts, then the store exporter's counters.
@@ -289,13 +277,13 @@ fn outside_crate_compiles_and_stores_correct_trees() {
     }
     let stats = stats.unwrap_or_else(|| panic!("no stats line on stdout:\n{stdout}"));
 
-    // Format of every line.
-    let recs: Vec<Rec> = text.lines().enumerate().filter_map(|(i, l)| parse_line(i + 1, l, &mut problems)).collect();
-    let lines = text.lines().count() as u64;
+    // Fields of every span.
+    let recs: Vec<Rec> = spans.iter().enumerate().map(|(i, s)| to_rec(i + 1, s, &mut problems)).collect();
+    let lines = recs.len() as u64;
     for key in ["recorded", "exported"] {
         if stats.get(key).and_then(Value::as_u64) != Some(lines) {
             problems
-                .push(format!("the store file has {lines} lines but the program's stats say {key} = {}", stats[key]));
+                .push(format!("the store file has {lines} spans but the program's stats say {key} = {}", stats[key]));
         }
     }
 

@@ -1,5 +1,5 @@
 //! The README's first command, checked: `cargo run --example quickstart` prints spans and leaves a
-//! store whose every line is JSON, with ids of the right widths and parents that form trees.
+//! store that reads back whole, with ids of the right widths and parents that form trees.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -32,31 +32,30 @@ fn quickstart_prints_spans_and_writes_a_store_of_trees() {
 
     let files: Vec<_> = std::fs::read_dir(&store).expect("store directory").map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), 1, "{files:?}");
-    let text = std::fs::read_to_string(&files[0]).unwrap();
-    let spans: Vec<serde_json::Value> =
-        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let spans = telem::store::read_file(&files[0]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(spans.len(), printed, "every printed span is stored");
-    let ids: HashSet<(&str, &str)> =
-        spans.iter().map(|s| (s["trace_id"].as_str().unwrap(), s["span_id"].as_str().unwrap())).collect();
+    let ids: HashSet<(String, String)> =
+        spans.iter().map(|s| (s.trace_id.to_string(), s.span_id.to_string())).collect();
     assert_eq!(ids.len(), spans.len(), "span ids are unique");
-    let mut roots: HashMap<&str, usize> = HashMap::new();
+    let mut roots: HashMap<String, usize> = HashMap::new();
     for s in &spans {
-        let (trace, span) = (s["trace_id"].as_str().unwrap(), s["span_id"].as_str().unwrap());
-        assert!(hex(trace, 32) && hex(span, 16), "{s}");
-        match s["parent_id"].as_str() {
+        let (trace, span) = (s.trace_id.to_string(), s.span_id.to_string());
+        assert!(hex(&trace, 32) && hex(&span, 16), "{s:?}");
+        match s.parent_id {
             None => *roots.entry(trace).or_default() += 1,
             Some(parent) => {
-                assert!(hex(parent, 16), "{s}");
-                assert!(ids.contains(&(trace, parent)), "parent of {s} is not in the same trace in the store");
+                let parent = parent.to_string();
+                assert!(hex(&parent, 16), "{s:?}");
+                assert!(ids.contains(&(trace, parent)), "parent of {s:?} is not in the same trace in the store");
             }
         }
     }
     assert!(roots.values().all(|&n| n == 1), "one root per trace: {roots:?}");
-    let names: HashSet<&str> = spans.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let names: HashSet<&str> = spans.iter().map(|s| &*s.name).collect();
     for name in ["import", "parse_line", "checkout", "price", "render_receipt", "report"] {
         assert!(names.contains(name), "{name} missing from {names:?}");
     }
-    let failed: Vec<_> = spans.iter().filter(|s| s["status"] == "error").map(|s| s["name"].as_str().unwrap()).collect();
+    let failed: Vec<&str> = spans.iter().filter(|s| s.is_error()).map(|s| &*s.name).collect();
     assert!(failed.contains(&"parse_line") && failed.contains(&"price"), "the panic and the error: {failed:?}");
     let _ = std::fs::remove_dir_all(&store);
 }

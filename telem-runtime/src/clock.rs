@@ -68,6 +68,19 @@ pub struct Converter {
 }
 
 impl Converter {
+    /// A converter from the three numbers [`Converter::parts`] returned: how the local store writes one
+    /// into each block and its reader makes it again.
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
+    pub(crate) fn from_parts(anchor_tick: u64, anchor_unix_ns: u64, ns_per_tick: f64) -> Converter {
+        Converter { anchor_tick, anchor_unix_ns, ns_per_tick }
+    }
+
+    /// The anchor's tick, the anchor's Unix nanoseconds, and nanoseconds per tick.
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
+    pub(crate) fn parts(&self) -> (u64, u64, f64) {
+        (self.anchor_tick, self.anchor_unix_ns, self.ns_per_tick)
+    }
+
     /// Unix nanoseconds of a tick reading.
     pub fn unix_ns(&self, tick: u64) -> u64 {
         let delta = tick as i128 - self.anchor_tick as i128;

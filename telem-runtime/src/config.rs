@@ -30,7 +30,7 @@ pub enum ConsoleMode {
     Off,
     /// One readable line per span.
     Text,
-    /// One JSON object per span, in the local store's format.
+    /// One JSON object per span: the line of the local store's format v1 (`telem::store` reads it).
     Json,
 }
 

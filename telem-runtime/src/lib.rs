@@ -19,6 +19,9 @@ mod trace;
 
 pub use collect::local::ThreadInfo;
 pub use config::{Builder, Config, ConfigError, ConsoleMode, InitError};
+/// The local store: the exporter and the reader of its session files.
+#[cfg(feature = "store")]
+pub use export::store;
 pub use export::{Attributes, Batch, ExportError, Exporter, ExporterRegistration, SpanData, SpanRef};
 pub use ids::{SpanId, TraceId};
 pub use lifecycle::{flush, init, shutdown, stats, try_init, ExporterStats, Stats, Telem};

@@ -1,6 +1,7 @@
-//! One span as one JSON object: the local store's line format (version 1), also used by the console's
-//! JSON mode; `links` (a list of `{trace_id, span_id, sampled, attributes}`) appears only on spans that
-//! have links. Written by hand into a reused buffer; `serde_json` only escapes strings.
+//! One span as one JSON object: the console's JSON mode, and the line of the local store's format v1
+//! (which the store no longer writes; `store/v1.rs` reads it back); `links` (a list of `{trace_id,
+//! span_id, sampled, attributes}`) appears only on spans that have links. Written by hand into a reused
+//! buffer; `serde_json` only escapes strings.
 
 use super::SpanRef;
 use crate::trace::record::Status;

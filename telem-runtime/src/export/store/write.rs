@@ -1,0 +1,406 @@
+//! Batch → format v2 bytes. The records are copied field by field (the call-site pointer becomes an
+//! index into the file's call-site table), their extras serialised behind them; the tables a block needs
+//! (call sites and threads not yet in the file) travel in the same block, so each is written once per file.
+
+use super::format::*;
+use crate::export::Batch;
+use crate::trace::callsite::CallSite;
+use crate::trace::record::{Extra, Link, Record, LOCAL_ROOT, STATUS_BITS, UNSAMPLED};
+use crate::trace::value::Value;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// What the file already holds: call sites by address, threads by id, the service name. Entries a
+/// block adds are kept apart until [`Encoder::commit`], so a block that failed to reach the file leaves
+/// the tables as the file has them.
+#[derive(Default)]
+pub(crate) struct Encoder {
+    sites: HashMap<usize, u32, BuildHasherDefault<AddressHasher>>,
+    threads: HashSet<u64, BuildHasherDefault<AddressHasher>>,
+    service: Option<std::sync::Arc<str>>,
+    /// Added by the block being written (addresses, thread ids), for `rollback`.
+    new_sites: Vec<usize>,
+    new_threads: Vec<u64>,
+    /// Site definitions and extras of the block being written, appended to it at the end.
+    defs: Vec<u8>,
+    extras: Vec<u8>,
+    /// The file's attribute keys.
+    keys: Keys,
+}
+
+/// The file's table of attribute keys: a `'static` key (almost every key: `fields(…)`, `attribute("k", …)`)
+/// is written once per file and referred to by index, keyed by its address; other keys are written out.
+#[derive(Default)]
+struct Keys {
+    map: HashMap<(usize, usize), u32, BuildHasherDefault<AddressHasher>>,
+    /// Added since the last commit, for `rollback`.
+    added: Vec<(usize, usize)>,
+    /// Definitions of the keys the block being written added.
+    defs: Vec<u8>,
+}
+
+impl Keys {
+    /// Writes `key`: `index + 1` into the file's table, or 0 and the string.
+    #[inline]
+    #[allow(clippy::ptr_arg)] // a `&str` would not say whether the key is `'static`
+    fn write(&mut self, out: &mut Vec<u8>, key: &Cow<'static, str>) {
+        match key {
+            Cow::Borrowed(k) => {
+                let id = (k.as_ptr() as usize, k.len());
+                let next = self.map.len() as u32;
+                let index = *self.map.entry(id).or_insert_with(|| {
+                    self.added.push(id);
+                    string(&mut self.defs, k);
+                    next
+                });
+                out.extend_from_slice(&(index + 1).to_le_bytes());
+            }
+            Cow::Owned(k) => {
+                out.extend_from_slice(&0u32.to_le_bytes());
+                string(out, k);
+            }
+        }
+    }
+}
+
+/// Call-site addresses are 16-aligned and thread ids small: one multiply spreads both well enough, and
+/// costs a fraction of SipHash on the per-record lookup.
+#[derive(Default)]
+pub(crate) struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(29) ^ n ^ (n >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+impl Encoder {
+    /// Appends to `out` the blocks for `batch`: a session block first when the service name is new to
+    /// the file, then one spans block. Refuses a batch whose block would exceed [`MAX_PAYLOAD`] (a reader
+    /// would refuse it: only a batch of millions of spans, or of huge attribute values, comes near); the
+    /// caller then rolls back.
+    pub(crate) fn encode(&mut self, batch: &Batch, out: &mut Vec<u8>) -> Result<(), String> {
+        if self.service.as_deref() != Some(&*batch.service) {
+            self.session(&batch.service, out);
+        }
+        let start = out.len();
+        self.spans(batch, out);
+        let payload = out.len() - start - BLOCK_HEADER_LEN;
+        if payload > MAX_PAYLOAD as usize {
+            return Err(format!("a batch of {} spans encodes to {payload} bytes, more than a block holds", batch.len));
+        }
+        Ok(())
+    }
+
+    /// The tables as they are once the blocks `encode` produced are in the file.
+    pub(crate) fn commit(&mut self) {
+        self.new_sites.clear();
+        self.new_threads.clear();
+        self.keys.added.clear();
+    }
+
+    /// Forgets what the last `encode` added: its blocks did not reach the file.
+    pub(crate) fn rollback(&mut self, service_before: Option<std::sync::Arc<str>>) {
+        for site in self.new_sites.drain(..) {
+            self.sites.remove(&site);
+        }
+        for thread in self.new_threads.drain(..) {
+            self.threads.remove(&thread);
+        }
+        for key in self.keys.added.drain(..) {
+            self.keys.map.remove(&key);
+        }
+        self.service = service_before;
+    }
+
+    /// The service name the file's last session block carries.
+    pub(crate) fn service(&self) -> Option<std::sync::Arc<str>> {
+        self.service.clone()
+    }
+
+    fn session(&mut self, service: &std::sync::Arc<str>, out: &mut Vec<u8>) {
+        let start = begin_block(out);
+        out.extend_from_slice(&std::process::id().to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        string(out, service);
+        end_block(out, start, BLOCK_SESSION, 0);
+        self.service = Some(service.clone());
+    }
+
+    fn spans(&mut self, batch: &Batch, out: &mut Vec<u8>) {
+        let start = begin_block(out);
+        let (anchor_tick, anchor_unix_ns, ns_per_tick) = batch.clock.parts();
+        out.extend_from_slice(&anchor_tick.to_le_bytes());
+        out.extend_from_slice(&anchor_unix_ns.to_le_bytes());
+        out.extend_from_slice(&ns_per_tick.to_bits().to_le_bytes());
+        let counts_at = out.len();
+        out.extend_from_slice(&[0; 16]);
+        self.defs.clear();
+        self.extras.clear();
+        self.keys.defs.clear();
+        let keys_before = self.keys.added.len();
+        let (sites_before, threads_before) = (self.new_sites.len(), self.new_threads.len());
+        let mut thread_defs = Vec::new();
+        let mut count = 0u32;
+        // The last call site looked up: spans of one function tend to come in runs.
+        let mut last = (usize::MAX, 0u32);
+        for chunk in &batch.chunks {
+            let records = chunk.run.records();
+            if self.threads.insert(chunk.thread.id) {
+                self.new_threads.push(chunk.thread.id);
+                thread_defs.extend_from_slice(&chunk.thread.id.to_le_bytes());
+                string(&mut thread_defs, chunk.thread.name);
+            }
+            let mut run = [0u8; RUN_HEADER_LEN];
+            run[0..8].copy_from_slice(&chunk.thread.id.to_le_bytes());
+            run[8..12].copy_from_slice(&(records.len() as u32).to_le_bytes());
+            out.extend_from_slice(&run);
+            let mut previous = Previous::default();
+            // Records are written in place, into room made for the longest form and cut back after: a
+            // scratch record copied out would be read back from the stores that just wrote it, which
+            // stalls store-to-load forwarding (measured: a third of the encoding time).
+            let mut at = out.len();
+            out.resize(at + records.len() * RECORD_MAX_LEN + SCRATCH, 0);
+            for record in records {
+                let site = record.call_site();
+                let address = site as *const CallSite as usize;
+                let index = if address == last.0 { last.1 } else { self.site_index(site) };
+                last = (address, index);
+                let room = out[at..].first_chunk_mut::<SCRATCH>().expect("room made for the longest record");
+                at += encode_record(room, &mut previous, record, index);
+                if let Some(extra) = &record.extra {
+                    encode_extra(&mut self.extras, &mut self.keys, extra);
+                }
+            }
+            out.truncate(at);
+            count += records.len() as u32;
+        }
+        let new_sites = (self.new_sites.len() - sites_before) as u32;
+        let new_threads = (self.new_threads.len() - threads_before) as u32;
+        out[counts_at..counts_at + 4].copy_from_slice(&new_sites.to_le_bytes());
+        out[counts_at + 4..counts_at + 8].copy_from_slice(&new_threads.to_le_bytes());
+        out[counts_at + 8..counts_at + 12].copy_from_slice(&(batch.chunks.len() as u32).to_le_bytes());
+        let new_keys = (self.keys.added.len() - keys_before) as u32;
+        out[counts_at + 12..counts_at + 16].copy_from_slice(&new_keys.to_le_bytes());
+        out.extend_from_slice(&self.keys.defs);
+        out.extend_from_slice(&self.defs);
+        out.extend_from_slice(&thread_defs);
+        out.extend_from_slice(&self.extras);
+        end_block(out, start, BLOCK_SPANS, count);
+    }
+
+    /// The site's index in the file's table, defining it in this block when it is new.
+    #[cold]
+    fn site_index(&mut self, site: &'static CallSite) -> u32 {
+        let address = site as *const CallSite as usize;
+        let next = self.sites.len() as u32;
+        let index = *self.sites.entry(address).or_insert(next);
+        if index == next {
+            self.new_sites.push(address);
+            let d = &mut self.defs;
+            string(d, site.name);
+            string(d, site.module);
+            string(d, site.file);
+            d.extend_from_slice(&site.line.to_le_bytes());
+            d.push(kind::code(site.kind));
+            d.extend_from_slice(&(site.attributes.len() as u32).to_le_bytes());
+            for (key, v) in site.attributes {
+                d.extend_from_slice(&0u32.to_le_bytes());
+                string(d, key);
+                value(d, v);
+            }
+        }
+        index
+    }
+}
+
+const _: () = assert!(FLAG_STATUS as usize == STATUS_BITS);
+const _: () = assert!(FLAG_UNSAMPLED as usize == UNSAMPLED && FLAG_LOCAL_ROOT as usize == LOCAL_ROOT);
+
+/// What a record is written relative to: the previous record of its run.
+#[derive(Default)]
+struct Previous {
+    trace: u128,
+    start: u64,
+}
+
+/// Room one record is written into: its longest form, plus room for the last 8-byte store of a shorter
+/// field.
+pub(crate) const SCRATCH: usize = 64;
+const _: () = assert!(SCRATCH >= RECORD_MAX_LEN + 8);
+
+/// Writes one record into `out`; returns its length. Ids are copied; the trace id is left out when the
+/// previous record (of the same thread) had the same one or the same thread prefix; the call-site index,
+/// the start (relative to the previous start) and the duration take as many bytes as their value needs,
+/// the lengths kept in one byte. Every field is stored as a full word and the position moves by its
+/// length, so there is no branch on the values' sizes.
+#[inline(always)]
+fn encode_record(out: &mut [u8; SCRATCH], previous: &mut Previous, record: &Record, site: u32) -> usize {
+    let mut flags = (record.site & (STATUS_BITS | UNSAMPLED | LOCAL_ROOT)) as u16;
+    if record.extra.is_some() {
+        flags |= FLAG_EXTRA;
+    }
+    if record.parent_id != 0 {
+        flags |= FLAG_PARENT;
+    }
+    let (trace, high, low) = (record.trace_id, (record.trace_id >> 64) as u64, record.trace_id as u64);
+    let mode = if trace == previous.trace {
+        TRACE_SAME
+    } else if high != (previous.trace >> 64) as u64 {
+        TRACE_FULL
+    } else if low == record.span_id {
+        TRACE_ROOT
+    } else {
+        TRACE_LOW
+    };
+    flags |= mode << TRACE_SHIFT;
+    let start = zigzag(record.start.wrapping_sub(previous.start));
+    let duration = zigzag(record.end.wrapping_sub(record.start));
+    let (site_len, start_len, duration_len) = (byte_len(site as u64), byte_len(start), byte_len(duration));
+    let lens = (start_len - 1) | (duration_len - 1) << 3 | (site_len - 1) << 6;
+    out[0..2].copy_from_slice(&flags.to_le_bytes());
+    out[2] = lens as u8;
+    out[3..7].copy_from_slice(&site.to_le_bytes());
+    let mut at = 3 + site_len;
+    out[at..at + 8].copy_from_slice(&record.span_id.to_le_bytes());
+    at += 8;
+    match mode {
+        TRACE_FULL => {
+            out[at..at + 16].copy_from_slice(&trace.to_le_bytes());
+            at += 16;
+        }
+        TRACE_LOW => {
+            out[at..at + 8].copy_from_slice(&low.to_le_bytes());
+            at += 8;
+        }
+        _ => {}
+    }
+    if record.parent_id != 0 {
+        out[at..at + 8].copy_from_slice(&record.parent_id.to_le_bytes());
+        at += 8;
+    }
+    out[at..at + 8].copy_from_slice(&start.to_le_bytes());
+    at += start_len;
+    out[at..at + 8].copy_from_slice(&duration.to_le_bytes());
+    at += duration_len;
+    *previous = Previous { trace, start: record.start };
+    at
+}
+
+/// Bytes a little-endian `v` needs, 1 to 8 (a 0 takes one byte).
+#[inline(always)]
+fn byte_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(8)
+}
+
+/// A difference of two `u64`s as a signed number, small either side of zero: 0, −1, 1, −2 → 0, 1, 2, 3.
+#[inline(always)]
+fn zigzag(delta: u64) -> u64 {
+    let d = delta as i64;
+    ((d << 1) ^ (d >> 63)) as u64
+}
+
+/// Reserves the block header; returns where the block starts.
+fn begin_block(out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0; BLOCK_HEADER_LEN]);
+    start
+}
+
+/// Fills in the header of the block that starts at `start`: kind, length, count, CRC.
+fn end_block(out: &mut [u8], start: usize, kind: u16, count: u32) {
+    // Truncated only for a block `encode` then refuses.
+    let len = (out.len() - start - BLOCK_HEADER_LEN) as u32;
+    let (header, payload) = out[start..].split_at_mut(BLOCK_HEADER_LEN);
+    header[0..2].copy_from_slice(&kind.to_le_bytes());
+    header[4..8].copy_from_slice(&len.to_le_bytes());
+    header[8..12].copy_from_slice(&count.to_le_bytes());
+    let crc = block_crc(header, payload);
+    header[12..16].copy_from_slice(&crc.to_le_bytes());
+}
+
+fn string(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Bool(b) => out.extend_from_slice(&[VALUE_BOOL, *b as u8]),
+        Value::I64(n) => {
+            out.push(VALUE_I64);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        Value::U64(n) => {
+            out.push(VALUE_U64);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        Value::F64(n) => {
+            out.push(VALUE_F64);
+            out.extend_from_slice(&n.to_bits().to_le_bytes());
+        }
+        Value::Str(s) => {
+            out.push(VALUE_STR);
+            string(out, s);
+        }
+    }
+}
+
+fn attributes(out: &mut Vec<u8>, keys: &mut Keys, attributes: &[(Cow<'static, str>, Value)]) {
+    out.extend_from_slice(&(attributes.len() as u32).to_le_bytes());
+    for (key, v) in attributes {
+        keys.write(out, key);
+        value(out, v);
+    }
+}
+
+fn encode_extra(out: &mut Vec<u8>, keys: &mut Keys, extra: &Extra) {
+    let mut present = 0;
+    if extra.name.is_some() {
+        present |= EXTRA_NAME;
+    }
+    if extra.status_message.is_some() {
+        present |= EXTRA_MESSAGE;
+    }
+    if extra.unix_times.is_some() {
+        present |= EXTRA_UNIX_TIMES;
+    }
+    out.push(present);
+    if let Some(name) = &extra.name {
+        string(out, name);
+    }
+    if let Some(message) = &extra.status_message {
+        string(out, message);
+    }
+    if let Some((start, end)) = extra.unix_times {
+        out.extend_from_slice(&start.to_le_bytes());
+        out.extend_from_slice(&end.to_le_bytes());
+    }
+    attributes(out, keys, &extra.attributes);
+    out.extend_from_slice(&(extra.links.len() as u32).to_le_bytes());
+    for link in &extra.links {
+        link_bytes(out, keys, link);
+    }
+}
+
+fn link_bytes(out: &mut Vec<u8>, keys: &mut Keys, link: &Link) {
+    out.extend_from_slice(&link.trace_id.0.to_le_bytes());
+    out.extend_from_slice(&link.span_id.0.to_le_bytes());
+    out.push(link.sampled as u8);
+    attributes(out, keys, &link.attributes);
+}

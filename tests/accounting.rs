@@ -55,6 +55,58 @@ fn eight_threads_of_100k_spans_each_reach_the_store_exactly_once() {
     assert_eq!(threads.len(), THREADS);
 }
 
+/// Threads that keep both cores busy until dropped: the collector and the exporters then get the CPU
+/// only in turn with them, as on a loaded machine.
+struct Hogs(std::sync::Arc<std::sync::atomic::AtomicBool>, Vec<std::thread::JoinHandle<()>>);
+
+impl Hogs {
+    fn start(n: usize) -> Hogs {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = (0..n)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        Hogs(stop, threads)
+    }
+}
+
+impl Drop for Hogs {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.1.drain(..).for_each(|t| t.join().unwrap());
+    }
+}
+
+#[test]
+fn default_settings_beside_busy_threads_store_every_span_exactly_once() {
+    // Default ring and queue: a collector kept off the CPU costs no span (the recording threads hand
+    // their full rings over), and the store keeps up with 8 threads. Three rounds, each a runtime.
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 100_000;
+    let _hogs = Hogs::start(2);
+    for round in 0..3 {
+        let dir = tempdir(&format!("hogs-{round}"));
+        let telem = telem::Builder::new().console(telem::ConsoleMode::Off).store_dir(&dir).try_init().unwrap();
+        let threads: Vec<_> = (0..THREADS).map(|_| std::thread::spawn(|| (0..PER_THREAD).for_each(|_| unit()))).collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert!(telem.shutdown(), "round {round}: drained in time");
+        let stats = telem::stats();
+        let store = stats.exporter("store").expect("store exporter");
+        assert_eq!(stats.recorded, (THREADS * PER_THREAD) as u64, "round {round}");
+        assert_eq!((store.exported, store.dropped, store.in_flight), (stats.recorded, 0, 0), "round {round}: {stats:?}");
+        let spans = telem::store::read_dir(&dir).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let ids: HashSet<_> = spans.iter().map(|s| s.span_id).collect();
+        assert_eq!((spans.len(), ids.len()), (THREADS * PER_THREAD, THREADS * PER_THREAD), "round {round}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 #[test]
 fn a_full_ring_hands_its_spans_over_itself_and_loses_none() {
     // A 64-span ring and a collector that would not come on its own for a minute: the ring is full

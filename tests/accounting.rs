@@ -93,13 +93,18 @@ fn default_settings_beside_busy_threads_store_every_span_exactly_once() {
     for round in 0..3 {
         let dir = tempdir(&format!("hogs-{round}"));
         let telem = telem::Builder::new().console(telem::ConsoleMode::Off).store_dir(&dir).try_init().unwrap();
-        let threads: Vec<_> = (0..THREADS).map(|_| std::thread::spawn(|| (0..PER_THREAD).for_each(|_| unit()))).collect();
+        let threads: Vec<_> =
+            (0..THREADS).map(|_| std::thread::spawn(|| (0..PER_THREAD).for_each(|_| unit()))).collect();
         threads.into_iter().for_each(|t| t.join().unwrap());
         assert!(telem.shutdown(), "round {round}: drained in time");
         let stats = telem::stats();
         let store = stats.exporter("store").expect("store exporter");
         assert_eq!(stats.recorded, (THREADS * PER_THREAD) as u64, "round {round}");
-        assert_eq!((store.exported, store.dropped, store.in_flight), (stats.recorded, 0, 0), "round {round}: {stats:?}");
+        assert_eq!(
+            (store.exported, store.dropped, store.in_flight),
+            (stats.recorded, 0, 0),
+            "round {round}: {stats:?}"
+        );
         let spans = telem::store::read_dir(&dir).unwrap_or_else(|e| panic!("round {round}: {e}"));
         let ids: HashSet<_> = spans.iter().map(|s| s.span_id).collect();
         assert_eq!((spans.len(), ids.len()), (THREADS * PER_THREAD, THREADS * PER_THREAD), "round {round}");

@@ -31,7 +31,7 @@ pub struct StepGuard {
 
 impl StepGuard {
     /// Starts the step under the current span and makes it current.
-    #[inline]
+    #[inline(always)]
     pub fn enter(site: &'static CallSite) -> StepGuard {
         if !running() {
             return StepGuard { open: OpenSpan::INACTIVE, before: Current::NONE, entered: false };
@@ -83,6 +83,7 @@ impl StepGuard {
     }
 
     /// Whether the step is what is current on this thread.
+    #[inline(always)]
     fn is_current(&self) -> bool {
         let h = hot();
         h.span.get() == self.open.id && h.trace.get() == self.open.trace
@@ -90,10 +91,24 @@ impl StepGuard {
 }
 
 impl Drop for StepGuard {
+    /// Inline: a step that ends where it ran, without a panic, ends like a `#[span]` (its parent's
+    /// trace and flags are its own: only the current span id goes back). Anything else out of line.
+    #[inline(always)]
     fn drop(&mut self) {
         if !self.open.is_active() {
             return;
         }
+        if self.entered && self.is_current() && !std::thread::panicking() {
+            return self.open.end_in_scope();
+        }
+        self.end_otherwise();
+    }
+}
+
+impl StepGuard {
+    #[cold]
+    #[inline(never)]
+    fn end_otherwise(&mut self) {
         if self.entered {
             if self.is_current() {
                 if std::thread::panicking() {

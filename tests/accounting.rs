@@ -130,33 +130,22 @@ fn a_full_ring_hands_its_spans_over_itself_and_loses_none() {
     assert_eq!(memory.spans().len(), 100_000);
 }
 
-/// Blocks in `export` until the gate opens: an exporter far slower than the spans arrive.
-struct Gated(std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>);
-impl telem::Exporter for Gated {
-    fn export(&mut self, _batch: &telem::Batch) -> Result<(), telem::ExportError> {
-        let (open, cv) = &*self.0;
-        let _g = cv.wait_while(open.lock().unwrap(), |open| !*open).unwrap();
-        Ok(())
-    }
-}
-
 #[test]
 fn a_full_ring_and_a_full_queue_count_the_loss_for_that_exporter_alone() {
     // Both exporters' queues hold 1024 spans; the gated one takes none until the end, so once its queue
     // is full its batches are dropped for it alone, counted. No span is lost at the ring, and
     // recording never waits for the stuck exporter.
-    let gate = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let gate = common::Gate::default();
     let (telem, memory) = common::start_with(|b| {
         b.ring_capacity(64)
             .queue_capacity(1024)
             .flush_interval(std::time::Duration::from_secs(60))
-            .with_exporter("gated", Gated(gate.clone()))
+            .with_exporter("gated", gate.clone())
     });
     for _ in 0..100_000 {
         unit();
     }
-    *gate.0.lock().unwrap() = true;
-    gate.1.notify_all();
+    gate.open();
     assert!(telem.shutdown());
     let stats = telem::stats();
     let gated = stats.exporter("gated").unwrap();

@@ -86,24 +86,13 @@ fn spans_without_attributes_do_not_allocate() {
     assert_eq!(memory.spans().len(), 33_000 + 1001);
 }
 
-/// Holds every batch until told to let go, like an exporter stuck on a dead endpoint.
-struct Stuck(std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>);
-
-impl telem::Exporter for Stuck {
-    fn export(&mut self, _: &telem::Batch) -> Result<(), telem::ExportError> {
-        let (lock, released) = &*self.0;
-        let _g = released.wait_while(lock.lock().unwrap(), |go| !*go).unwrap();
-        Ok(())
-    }
-}
-
 const MIB: usize = 1 << 20;
 
 #[test]
 fn one_span_batches_held_by_a_stuck_exporter_cost_what_they_hold() {
     // batch_size(1) makes one-record segments; a stuck exporter holds up to its queue capacity of them.
-    let gate = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
-    let (telem, memory) = common::start_with(|b| b.batch_size(1).with_exporter("stuck", Stuck(gate.clone())));
+    let gate = common::Gate::default();
+    let (telem, memory) = common::start_with(|b| b.batch_size(1).with_exporter("stuck", gate.clone()));
     let before = LIVE.load(Ordering::Relaxed);
     PEAK.store(before, Ordering::Relaxed);
     for _ in 0..200_000 {
@@ -118,8 +107,7 @@ fn one_span_batches_held_by_a_stuck_exporter_cost_what_they_hold() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let peak = PEAK.load(Ordering::Relaxed) - before;
-    *gate.0.lock().unwrap() = true;
-    gate.1.notify_all();
+    gate.open();
     assert!(telem.shutdown());
     // 200 000 queued one-span batches: a 128-byte segment each plus the batch and its queue entry,
     // not 64 KiB each (8 GiB); the memory exporter's own copies of 200 000 spans are in the peak too.

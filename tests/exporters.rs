@@ -1,6 +1,8 @@
 //! User exporters register the same way as the built-ins, and a failing or panicking exporter loses only
 //! its own batches, counted.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static RECEIVED: AtomicUsize = AtomicUsize::new(0);
@@ -70,23 +72,11 @@ fn registered_exporters_receive_spans_and_failures_stay_local() {
     assert_eq!(telem::store::read_file(file).unwrap().len(), 2000);
 }
 
-/// Holds every batch until released: an exporter far slower than the spans arrive.
-struct Stuck(std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>);
-impl telem::Exporter for Stuck {
-    fn export(&mut self, batch: &telem::Batch) -> Result<(), telem::ExportError> {
-        let (released, cv) = &*self.0;
-        let _g = cv.wait_while(released.lock().unwrap(), |r| !*r).unwrap();
-        STUCK_RECEIVED.fetch_add(batch.len(), Ordering::SeqCst);
-        Ok(())
-    }
-}
-static STUCK_RECEIVED: AtomicUsize = AtomicUsize::new(0);
-
 #[test]
 fn a_stuck_exporter_holding_batches_costs_the_others_nothing() {
     // Batches share the ring segments their spans were written in; an exporter that holds batches
     // must not starve the thread's ring (a ring of 4096 spans, 50 000 spans recorded while it holds).
-    let gate = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let gate = common::Gate::default();
     let memory = telem::exporters::Memory::default();
     let telem = telem::Builder::new()
         .console(telem::ConsoleMode::Off)
@@ -95,7 +85,7 @@ fn a_stuck_exporter_holding_batches_costs_the_others_nothing() {
         .flush_interval(std::time::Duration::from_millis(1))
         .queue_capacity(1 << 20)
         .with_exporter("memory", memory.clone())
-        .with_exporter("stuck", Stuck(gate.clone()))
+        .with_exporter("stuck", gate.clone())
         .try_init()
         .unwrap();
     for round in 1..=50 {
@@ -110,14 +100,13 @@ fn a_stuck_exporter_holding_batches_costs_the_others_nothing() {
     let stats = telem::stats();
     assert_eq!(stats.ring_dropped, 0, "{stats:?}");
     assert_eq!(memory.spans().len(), 50_000);
-    assert_eq!(STUCK_RECEIVED.load(Ordering::SeqCst), 0);
-    *gate.0.lock().unwrap() = true;
-    gate.1.notify_all();
+    assert_eq!(gate.received(), 0);
+    gate.open();
     assert!(telem.shutdown());
     let stats = telem::stats();
     let stuck = stats.exporter("stuck").unwrap();
     assert_eq!((stuck.exported, stuck.dropped), (50_000, 0));
-    assert_eq!(STUCK_RECEIVED.load(Ordering::SeqCst), 50_000);
+    assert_eq!(gate.received(), 50_000);
 }
 
 /// A writer the test can read back.

@@ -2,8 +2,37 @@
 //! every test in a process of its own (cargo-nextest), as the runtime is process-global.
 #![allow(dead_code)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use telem::exporters::Memory;
 use telem::{SpanData, SpanId};
+
+/// An exporter that blocks in `export` until its gate opens: one far slower than the spans arrive,
+/// like an exporter stuck on a dead endpoint. Clones share the gate; it counts the spans it received.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>, Arc<AtomicUsize>);
+
+impl Gate {
+    /// Lets every waiting and later batch through.
+    pub fn open(&self) {
+        *self.0 .0.lock().unwrap() = true;
+        self.0 .1.notify_all();
+    }
+
+    /// Spans received so far.
+    pub fn received(&self) -> usize {
+        self.1.load(Ordering::SeqCst)
+    }
+}
+
+impl telem::Exporter for Gate {
+    fn export(&mut self, batch: &telem::Batch) -> Result<(), telem::ExportError> {
+        let (open, cv) = &*self.0;
+        let _g = cv.wait_while(open.lock().unwrap(), |open| !*open).unwrap();
+        self.1.fetch_add(batch.len(), Ordering::SeqCst);
+        Ok(())
+    }
+}
 
 /// Starts telem with only an in-memory exporter (console and store off).
 pub fn start() -> (telem::Telem, Memory) {

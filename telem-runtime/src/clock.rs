@@ -42,14 +42,20 @@ impl Anchor {
     /// Measures the tick rate over the time elapsed since the anchor. Before a millisecond has passed
     /// it waits for one, so the first rate is at least roughly right; after that it costs two clock reads.
     pub fn calibrate(&self) -> Converter {
+        while cfg!(target_arch = "x86_64") && self.instant.elapsed().as_micros() < 1000 {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        self.calibrate_now()
+    }
+
+    /// [`calibrate`](Self::calibrate) without waiting: within the first millisecond after the anchor
+    /// the rate is measured over less time (its error then stays under a microsecond over the spans
+    /// that ended in that time).
+    pub fn calibrate_now(&self) -> Converter {
         if cfg!(not(target_arch = "x86_64")) {
             return Converter { anchor_tick: self.tick, anchor_unix_ns: self.unix_ns, ns_per_tick: 1.0 };
         }
-        let mut elapsed = self.instant.elapsed();
-        while elapsed.as_micros() < 1000 {
-            std::thread::sleep(std::time::Duration::from_micros(200));
-            elapsed = self.instant.elapsed();
-        }
+        let elapsed = self.instant.elapsed().max(std::time::Duration::from_nanos(1));
         let ticks = now().wrapping_sub(self.tick).max(1);
         Converter {
             anchor_tick: self.tick,

@@ -150,11 +150,11 @@ pub fn shutdown(timeout: Duration) -> bool {
 /// `recorded == exported + dropped + in_flight`; after `shutdown` returns true, `in_flight == 0`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Spans that ended while telem was running (sampled ones, and unsampled ones the keep-errors rule
-    /// has not discarded).
+    /// Spans that started while telem was running and have ended (sampled ones, and unsampled ones the
+    /// keep-errors rule has not discarded), including those that ended after shutdown.
     pub recorded: u64,
-    /// Spans dropped before reaching any exporter: their thread's ring was full (or the thread was
-    /// exiting, or telem had shut down, when they ended).
+    /// Spans dropped before reaching any exporter: their thread's ring was full and could not be
+    /// handed over, the thread was exiting, or the span ended after shutdown.
     pub ring_dropped: u64,
     /// Spans waiting in rings for the collector.
     pub in_rings: u64,

@@ -29,9 +29,18 @@ use std::time::{Duration, Instant};
 /// collector starts, cleared after the final drain.
 static ACTIVE: Mutex<Option<Arc<Runtime>>> = Mutex::new(None);
 
-/// Producer hand-offs under way: the final drain and a flush wait until none is, so a batch a producer
-/// has taken out of its ring is queued before the exporters are told to flush or stop.
-static HANDOFFS: AtomicUsize = AtomicUsize::new(0);
+/// Producer hand-offs under way, counted in the slot of the epoch they started in. The final drain and
+/// a flush wait until the hand-offs that started before them are done (they flip the epoch and wait
+/// for the old slot), so a batch a producer has taken out of its ring is queued before the exporters
+/// are told to flush or stop, and hand-offs that keep starting meanwhile cannot hold the wait up.
+static HANDOFFS: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+static HANDOFF_EPOCH: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Set on the collector thread: it never hands off (its ring is drained by its own passes, and a
+    /// span it records from an allocator may come while it holds an exporter's queue lock).
+    static IS_COLLECTOR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 fn active() -> Option<Arc<Runtime>> {
     ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -51,32 +60,59 @@ pub(crate) fn wake() {
 ///
 /// Runs on the recording thread, inside the ring's per-segment path (so a span recorded meanwhile, by
 /// an allocator, is dropped and counted rather than re-entering). It waits (yielding) while another
-/// thread takes from this ring — the collector, which never waits for this thread there, even when it
-/// was put off the CPU in the middle — and gives up only when this very thread holds it (the collector
-/// recording from an allocator inside its own take). The keep-errors buffer, which the collector holds
-/// across a pass, is only tried, a few times.
+/// thread takes from this ring — normally the collector, in the middle of a take, perhaps put off the
+/// CPU — for [`HANDOFF_PATIENCE`] at most, and gives up at once when this very thread holds it. The
+/// keep-errors buffer, which the collector holds across a pass, is only tried, a few times. Not on
+/// the collector thread.
 #[cold]
 #[inline(never)]
 pub(crate) fn hand_off(ring: &Ring) -> bool {
+    if IS_COLLECTOR.try_with(|c| c.get()).unwrap_or(true) {
+        return false;
+    }
     let Ok(lane) = local::HOT.try_with(|h| h.lane.get()) else { return false };
     // SAFETY: a non-null lane of this thread is alive while the thread runs (see `Hot::push`).
     if lane.is_null() || !std::ptr::eq(unsafe { &(*lane).ring }, ring) {
         return false; // not a registered thread's ring (a ring of the unit tests)
     }
     let Some(rt) = active() else { return false };
-    HANDOFFS.fetch_add(1, Ordering::SeqCst);
+    let _counted = HandOffCount::start();
     // SAFETY: as above.
-    let taken = rt.hand_off(unsafe { &*lane });
-    HANDOFFS.fetch_sub(1, Ordering::SeqCst);
-    taken
+    rt.hand_off(unsafe { &*lane })
+}
+
+/// A hand-off, counted in its epoch's slot for as long as it lasts (also if it unwinds).
+struct HandOffCount(usize);
+
+impl HandOffCount {
+    fn start() -> HandOffCount {
+        let slot = HANDOFF_EPOCH.load(Ordering::SeqCst) & 1;
+        HANDOFFS[slot].fetch_add(1, Ordering::SeqCst);
+        HandOffCount(slot)
+    }
+}
+
+impl Drop for HandOffCount {
+    fn drop(&mut self) {
+        HANDOFFS[self.0].fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// How often a hand-off tries the keep-errors buffer, yielding in between, before giving up.
 const HANDOFF_TRIES: usize = 64;
 
-/// Waits until no producer hand-off is under way (they last microseconds).
+/// How long a hand-off waits for another thread to finish taking from its ring before it gives up
+/// (the span is then dropped and counted): far longer than a take lasts, even one interrupted by the
+/// scheduler, and a bound should the holder be waiting for something this thread holds (an allocator
+/// lock, when the allocator records spans).
+const HANDOFF_PATIENCE: Duration = Duration::from_millis(50);
+
+/// Waits until the hand-offs that started before this call are done (they last microseconds). A
+/// hand-off that took segments before the caller's drain of its ring started before this call: its
+/// count was published before it released the ring, which the drain then acquired.
 fn wait_handoffs() {
-    while HANDOFFS.load(Ordering::SeqCst) != 0 {
+    let old = HANDOFF_EPOCH.fetch_add(1, Ordering::SeqCst) & 1;
+    while HANDOFFS[old].load(Ordering::SeqCst) != 0 {
         std::thread::yield_now();
     }
 }
@@ -356,11 +392,14 @@ impl Runtime {
 
     /// The collector thread's life: passes until shutdown, then the final drain.
     fn collect(self: Arc<Self>) {
+        let _ = IS_COLLECTOR.try_with(|c| c.set(true));
         let mut batch = Batcher::default();
         if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| {
             self.passes(&mut batch);
         })) {
             eprintln!("[telem] the collector failed ({}); stopping", panic_text(&panic));
+            // As `shutdown` would: no span starts and no hand-off takes once the final drain begins.
+            self.begin_stopping();
         }
         // The final drain: whatever is in the rings now goes out. A span that ends after it (its thread
         // saw the runtime still running an instant ago) is counted as dropped, ended after shutdown.
@@ -526,10 +565,12 @@ impl Runtime {
             }
             add(lane.thread, run);
         };
+        let mut patience = None;
         let taken = loop {
             match lane.ring.try_take_or_holder(false, &mut out) {
                 Ok(n) => break n,
                 Err(true) => break 0, // our own take, further up this thread's stack
+                Err(false) if patience.get_or_insert_with(|| Deadline::after(HANDOFF_PATIENCE)).passed() => break 0,
                 Err(false) => std::thread::yield_now(),
             }
         };
@@ -537,8 +578,12 @@ impl Runtime {
             tail.released(&mut add);
         }
         drop(tail);
-        batch.dispatch(self);
-        self.workers.iter().for_each(|w| w.nudge());
+        if batch.len > 0 {
+            // The clock as it is: calibrating waits for the first millisecond after `init` to pass,
+            // and this runs inside the application's span end.
+            batch.dispatch_with(self, self.anchor.calibrate_now());
+            self.workers.iter().for_each(|w| w.nudge());
+        }
         taken > 0
     }
 
@@ -560,15 +605,7 @@ impl Runtime {
     /// is not started again, and no other runtime is touched.
     pub fn shutdown(&self, timeout: Duration) -> bool {
         let deadline = Deadline::after(timeout);
-        {
-            // Under the lock the collector takes to mark the final drain done, so the global state
-            // cannot be set to stopping after that drain (and after a next `init`) has already happened.
-            let _stopped = self.stopped.0.lock().unwrap_or_else(|e| e.into_inner());
-            if self.phase.compare_exchange(RUNNING, STOPPING, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-                // This runtime owned the global state: new spans stop starting now.
-                STATE.store(local::STOPPING, Ordering::Release);
-            }
-        }
+        self.begin_stopping();
         self.wake_collector();
         let left = deadline.left().unwrap_or(Duration::MAX);
         let done = self.wait(left, |w| w.finished.load(Ordering::Acquire)) && self.wait_stopped(deadline);
@@ -581,6 +618,17 @@ impl Runtime {
             }
         }
         self.stats().exporters.iter().all(|e| e.in_flight == 0)
+    }
+
+    /// `RUNNING` → `STOPPING`, once. Under the lock the collector takes to mark the final drain done, so
+    /// the global state cannot be set to stopping after that drain (and after a next `init`) has
+    /// already happened. `SeqCst`, as hand-offs read the phase after counting themselves.
+    fn begin_stopping(&self) {
+        let _stopped = self.stopped.0.lock().unwrap_or_else(|e| e.into_inner());
+        if self.phase.compare_exchange(RUNNING, STOPPING, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            // This runtime owned the global state: new spans stop starting now.
+            STATE.store(local::STOPPING, Ordering::Release);
+        }
     }
 
     /// Waits until the final drain is done. True when it is.
@@ -708,12 +756,17 @@ impl Batcher {
 
     /// Offers the pending batch to every exporter.
     fn dispatch(&mut self, rt: &Runtime) {
+        self.dispatch_with(rt, rt.anchor.calibrate());
+    }
+
+    /// [`dispatch`](Self::dispatch) with the given clock.
+    fn dispatch_with(&mut self, rt: &Runtime, clock: crate::clock::Converter) {
         if self.len == 0 {
             return;
         }
         let batch = Arc::new(Batch {
             chunks: std::mem::take(&mut self.chunks),
-            clock: rt.anchor.calibrate(),
+            clock,
             service: rt.service.clone(),
             len: std::mem::take(&mut self.len),
         });

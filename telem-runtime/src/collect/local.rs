@@ -232,7 +232,9 @@ fn push_slow(record: impl FnOnce() -> Record) {
     // A span recorded while this thread makes its lane (an allocator that records spans, called while
     // the thread-local destructor is registered or the ring allocated) must not make a second one: it
     // is counted instead. So is one that ends while the thread is being torn down.
-    if busy() {
+    // Nor is a lane made for a span that ends after shutdown on a thread that never recorded before:
+    // nothing would take it.
+    if busy() || STATE.load(Ordering::Relaxed) == OFF {
         return lost(record());
     }
     let made = Busy::enter(|| {

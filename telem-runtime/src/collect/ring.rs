@@ -333,13 +333,21 @@ impl Ring {
             self.count_drop();
             return Push::Dropped;
         }
+        // Cleared however this ends: a hand-off that unwinds must not leave every later push dropped.
+        struct Switching<'a>(&'a AtomicBool);
+        impl Drop for Switching<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Relaxed);
+            }
+        }
+        let switching = Switching(&p.switching);
         let mut next = self.next_segment();
         if next.is_none() {
             // Full: hand the sealed segments over ourselves (or find the collector took them meanwhile).
             crate::collect::collector::hand_off(self);
             next = self.next_segment();
         }
-        p.switching.store(false, Ordering::Relaxed);
+        drop(switching);
         let Some((wake, crowded)) = next else {
             self.count_drop();
             return Push::Dropped;

@@ -496,18 +496,9 @@ impl Runtime {
         if let Some(tail) = tail.as_mut() {
             tail.begin_pass();
         }
-        let mut add = |thread, run| batch.add(self, thread, run);
         for lane in &lanes {
             let orphaned = lane.orphaned.load(Ordering::Acquire);
-            let mut out = |mut run: Run| {
-                if let Some(tail) = tail.as_mut() {
-                    tail.sift(&mut run, lane.thread, &self.tail_counts);
-                    if run.len() == 0 {
-                        return;
-                    }
-                }
-                add(lane.thread, run);
-            };
+            let mut out = |run| batch.admit(self, tail.as_mut(), lane.thread, run);
             // A ring whose producer is handing its segments over itself is skipped, unless everything
             // must go out now (then the hand-off, which lasts microseconds, is waited for).
             let moved = if everything || orphaned {
@@ -521,7 +512,7 @@ impl Runtime {
             }
         }
         if let Some(tail) = tail.as_mut() {
-            tail.released(&mut add);
+            tail.released(|thread, run| batch.add(self, thread, run));
             tail.end_pass(everything, &self.tail_counts);
         }
         drop(tail);
@@ -555,16 +546,7 @@ impl Runtime {
             }
         }
         let mut batch = Batcher::default();
-        let mut add = |thread, run| batch.add(self, thread, run);
-        let mut out = |mut run: Run| {
-            if let Some(Some(tail)) = tail.as_deref_mut() {
-                tail.sift(&mut run, lane.thread, &self.tail_counts);
-                if run.len() == 0 {
-                    return;
-                }
-            }
-            add(lane.thread, run);
-        };
+        let mut out = |run| batch.admit(self, tail.as_deref_mut().and_then(Option::as_mut), lane.thread, run);
         let mut patience = None;
         let taken = loop {
             match lane.ring.try_take_or_holder(false, &mut out) {
@@ -575,7 +557,7 @@ impl Runtime {
             }
         };
         if let Some(Some(tail)) = tail.as_deref_mut() {
-            tail.released(&mut add);
+            tail.released(|thread, run| batch.add(self, thread, run));
         }
         drop(tail);
         if batch.len > 0 {
@@ -752,6 +734,18 @@ impl Batcher {
         if self.len >= size {
             self.dispatch(rt);
         }
+    }
+
+    /// [`add`](Self::add) once the keep-errors rule, when on (`tail`), has taken the run's unsampled
+    /// records: the same for the collector's passes and a producer's hand-off.
+    fn admit(&mut self, rt: &Runtime, tail: Option<&mut Tail>, thread: ThreadInfo, mut run: Run) {
+        if let Some(tail) = tail {
+            tail.sift(&mut run, thread, &rt.tail_counts);
+            if run.len() == 0 {
+                return;
+            }
+        }
+        self.add(rt, thread, run);
     }
 
     /// Offers the pending batch to every exporter.

@@ -461,9 +461,7 @@ impl SpanGuard {
         if std::thread::panicking() {
             open.mark_panicked();
         }
-        let before = open.parent_current();
-        open.leave(before);
-        open.finish();
+        open.end_in_scope();
     }
 }
 
@@ -471,13 +469,7 @@ impl Drop for SpanGuard {
     #[inline(always)]
     fn drop(&mut self) {
         if self.active {
-            // SAFETY: `open` is initialised exactly when `active` is set.
-            let open = unsafe { self.open.assume_init_mut() };
-            if open.is_recording() {
-                self.end();
-            } else {
-                open.end_in_scope();
-            }
+            self.end();
         }
     }
 }

@@ -11,6 +11,7 @@
 pub mod clock;
 mod collect;
 mod config;
+mod events;
 pub mod export;
 mod ids;
 mod lifecycle;
@@ -22,6 +23,7 @@ pub use config::{Builder, Config, ConfigError, ConsoleMode, InitError};
 /// The local store: the exporter and the reader of its session files.
 #[cfg(feature = "store")]
 pub use export::store;
+pub use events::level::Level;
 pub use export::{Attributes, Batch, ExportError, Exporter, ExporterRegistration, SpanData, SpanRef};
 pub use ids::{SpanId, TraceId};
 pub use lifecycle::{flush, init, shutdown, stats, try_init, ExporterStats, Stats, Telem};

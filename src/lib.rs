@@ -122,10 +122,10 @@ pub use telem_macros::step;
 
 pub use telem_runtime::{
     current_span, flush, in_span, init, record, shutdown, spawn, stats, try_init, with_current_context, Attributes,
-    Batch, Builder, CallSite, Config, ConfigError, ConsoleMode, Context, ContextGuard, CurrentSpan, Entered,
-    ExportError, Exporter, ExporterRegistration, ExporterStats, FinishedSpan, FutureExt, InitError, IntoParent, Link,
-    Sampler, Span, SpanBuilder, SpanData, SpanId, SpanKind, SpanRef, Stats, Status, Telem, ThreadInfo, ToValue,
-    TraceId, TraceparentError, Value, WithContext,
+    Batch, Builder, CallSite, Config, ConfigError, ConsoleMode, Context, ContextGuard, CurrentSpan, Entered, EventData,
+    EventRef, EventStats, ExportError, Exporter, ExporterRegistration, ExporterStats, Fields, FinishedSpan, FutureExt,
+    InitError, IntoParent, Level, Link, Sampler, Span, SpanBuilder, SpanData, SpanId, SpanKind, SpanRef, Stats, Status,
+    Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value, WithContext,
 };
 
 /// W3C Trace Context and Baggage across process boundaries.
@@ -165,6 +165,127 @@ macro_rules! register_exporter {
             $crate::ExporterRegistration::new($name, $build)
         }
     };
+}
+
+/// Records an event: a log record with a severity, a name, typed fields and an optional message;
+/// made while a span is current, it is also an event of that span (carrying its trace and span ids).
+///
+/// `event!(level, name, key = value, …; "format {}", args…)`: the level is a constant [`Level`], the
+/// name a `&'static str` constant; keys are identifiers, dotted for namespaces (`http.status = 200`);
+/// values keep their type when it has a [`ToValue`] (integers, floats, booleans, strings), `%x` records
+/// `x`'s `Display`, `?x` its `Debug`, and any other type is recorded with `Debug`. The message after `;`
+/// takes `format!` arguments and is formatted only when the event is recorded.
+///
+/// An event below the minimum level (`TELEM_LEVEL` or [`Builder::level`]) costs one relaxed load and
+/// evaluates none of its fields. Events go through per-thread rings like spans: no lock, and none
+/// of the work of exporting on the calling thread; one whose leading fields are at most two scalars
+/// and which has no message allocates nothing.
+///
+/// ```
+/// use telem::Level;
+/// # let _telem = telem::Builder::new().exporter("store", false).exporter("console", false).init();
+/// let key = "user:123";
+/// telem::event!(Level::Info, "cache.miss", hit = false, key = key);
+/// telem::info!("order.placed", id = 7, total = 12.5; "placed order {}", 7);
+/// telem::warn!("disk.low", free = %"3 GiB", path = ?std::path::Path::new("/"));
+/// telem::error!("db.down"; "no connection");
+/// ```
+#[macro_export]
+macro_rules! event {
+    ($level:expr, $name:expr $(,)?) => {
+        $crate::__telem_event!(@f ($level, $name) [] [])
+    };
+    ($level:expr, $name:expr ; $($message:tt)+) => {
+        $crate::__telem_event!(@f ($level, $name) [] [] ; $($message)+)
+    };
+    ($level:expr, $name:expr, $($rest:tt)+) => {
+        $crate::__telem_event!(@f ($level, $name) [] [] $($rest)+)
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __telem_event {
+    // Done: the call site, then the fields and message only when the event is recorded.
+    (@f ($level:expr, $name:expr) [$($key:expr),*] [$($value:expr),*] $(; $($message:tt)+)?) => {{
+        static __TELEM_EVENT: $crate::__private::CallSite = $crate::__private::CallSite::event(
+            $name, $level, ::core::module_path!(), ::core::file!(), ::core::line!(), &[$($key),*],
+        );
+        if $crate::__private::event_enabled(&__TELEM_EVENT) {
+            #[allow(unused_imports)]
+            use $crate::__private::{ViaDebug as _, ViaToValue as _};
+            $crate::__private::emit(
+                &__TELEM_EVENT,
+                [$($value),*],
+                $crate::__telem_event!(@message $($($message)+)?),
+            );
+        }
+    }};
+    (@message) => { ::core::option::Option::None };
+    (@message $($message:tt)+) => { ::core::option::Option::Some(::core::format_args!($($message)+)) };
+    // `key = %value`: its `Display`.
+    (@f $h:tt [$($k:expr),*] [$($v:expr),*] $($key:ident).+ = % $value:expr $(, $($rest:tt)*)?) => {
+        $crate::__telem_event!(@f $h [$($k,)* ::core::stringify!($($key).+)]
+            [$($v,)* $crate::__private::display_value(&$value)] $($($rest)*)?)
+    };
+    (@f $h:tt [$($k:expr),*] [$($v:expr),*] $($key:ident).+ = % $value:expr ; $($message:tt)+) => {
+        $crate::__telem_event!(@f $h [$($k,)* ::core::stringify!($($key).+)]
+            [$($v,)* $crate::__private::display_value(&$value)] ; $($message)+)
+    };
+    // `key = ?value`: its `Debug`.
+    (@f $h:tt [$($k:expr),*] [$($v:expr),*] $($key:ident).+ = ? $value:expr $(, $($rest:tt)*)?) => {
+        $crate::__telem_event!(@f $h [$($k,)* ::core::stringify!($($key).+)]
+            [$($v,)* $crate::__private::debug_value(&$value)] $($($rest)*)?)
+    };
+    (@f $h:tt [$($k:expr),*] [$($v:expr),*] $($key:ident).+ = ? $value:expr ; $($message:tt)+) => {
+        $crate::__telem_event!(@f $h [$($k,)* ::core::stringify!($($key).+)]
+            [$($v,)* $crate::__private::debug_value(&$value)] ; $($message)+)
+    };
+    // `key = value`: typed when it has a `ToValue`, else its `Debug`.
+    (@f $h:tt [$($k:expr),*] [$($v:expr),*] $($key:ident).+ = $value:expr $(, $($rest:tt)*)?) => {
+        $crate::__telem_event!(@f $h [$($k,)* ::core::stringify!($($key).+)]
+            [$($v,)* (&$crate::__private::Wrap(&$value)).__telem_value()] $($($rest)*)?)
+    };
+    (@f $h:tt [$($k:expr),*] [$($v:expr),*] $($key:ident).+ = $value:expr ; $($message:tt)+) => {
+        $crate::__telem_event!(@f $h [$($k,)* ::core::stringify!($($key).+)]
+            [$($v,)* (&$crate::__private::Wrap(&$value)).__telem_value()] ; $($message)+)
+    };
+}
+
+/// [`event!`] at [`Level::Trace`].
+#[macro_export]
+macro_rules! trace {
+    ($($arg:tt)+) => { $crate::event!($crate::Level::Trace, $($arg)+) };
+}
+
+/// [`event!`] at [`Level::Debug`].
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)+) => { $crate::event!($crate::Level::Debug, $($arg)+) };
+}
+
+/// [`event!`] at [`Level::Info`]: `telem::info!("order.placed", id = 7; "placed order {}", 7)`.
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)+) => { $crate::event!($crate::Level::Info, $($arg)+) };
+}
+
+/// [`event!`] at [`Level::Warn`].
+#[macro_export]
+macro_rules! warn {
+    ($($arg:tt)+) => { $crate::event!($crate::Level::Warn, $($arg)+) };
+}
+
+/// [`event!`] at [`Level::Error`].
+#[macro_export]
+macro_rules! error {
+    ($($arg:tt)+) => { $crate::event!($crate::Level::Error, $($arg)+) };
+}
+
+/// [`event!`] at [`Level::Critical`].
+#[macro_export]
+macro_rules! critical {
+    ($($arg:tt)+) => { $crate::event!($crate::Level::Critical, $($arg)+) };
 }
 
 #[doc(hidden)]

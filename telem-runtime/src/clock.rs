@@ -99,3 +99,26 @@ impl Converter {
         (end.saturating_sub(start) as f64 * self.ns_per_tick) as u64
     }
 }
+
+/// The UTC calendar date and time of a Unix time: `[year, month, day, hour, minute, second]`
+/// (Howard Hinnant's days-to-civil algorithm), for file names and log timestamps.
+pub(crate) fn utc(unix_secs: u64) -> [u64; 6] {
+    let days = (unix_secs / 86_400) as i64;
+    let secs = unix_secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + (month <= 2) as i64;
+    [year as u64, month as u64, day as u64, secs / 3600, secs % 3600 / 60, secs % 60]
+}
+
+/// RFC 3339 in UTC with nanoseconds, `2026-12-03T18:36:13.123456789Z`, for a Unix time in ns.
+pub(crate) fn rfc3339(unix_ns: u64) -> String {
+    let [year, month, day, h, m, s] = utc(unix_ns / 1_000_000_000);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{:09}Z", unix_ns % 1_000_000_000)
+}

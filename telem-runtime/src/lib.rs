@@ -20,13 +20,15 @@ mod trace;
 
 pub use collect::local::ThreadInfo;
 pub use config::{Builder, Config, ConfigError, ConsoleMode, InitError};
+pub use events::level::Level;
 /// The local store: the exporter and the reader of its session files.
 #[cfg(feature = "store")]
 pub use export::store;
-pub use events::level::Level;
-pub use export::{Attributes, Batch, ExportError, Exporter, ExporterRegistration, SpanData, SpanRef};
+pub use export::{
+    Attributes, Batch, EventData, EventRef, ExportError, Exporter, ExporterRegistration, Fields, SpanData, SpanRef,
+};
 pub use ids::{SpanId, TraceId};
-pub use lifecycle::{flush, init, shutdown, stats, try_init, ExporterStats, Stats, Telem};
+pub use lifecycle::{flush, init, shutdown, stats, try_init, EventStats, ExporterStats, Stats, Telem};
 pub use propagation::TraceparentError;
 pub use trace::callsite::{CallSite, SpanKind};
 pub use trace::context::{spawn, Context, ContextGuard};
@@ -40,12 +42,14 @@ pub use trace::value::{ToValue, Value};
 /// What the macros expand to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::events::emit::{emit, enabled as event_enabled};
+    pub use crate::events::level::Level;
     pub use crate::trace::callsite::{CallSite, SpanKind};
     pub use crate::trace::future::{FutureSpan, Instrumented, Parent};
     pub use crate::trace::span::SpanGuard;
     pub use crate::trace::step::{CheckAny, CheckDisplay, Checked, StepAwait, StepGuard};
     pub use crate::trace::value::Value;
-    pub use crate::trace::value::{debug_value, ViaDebug, ViaToValue, Wrap};
+    pub use crate::trace::value::{debug_value, display_value, ViaDebug, ViaToValue, Wrap};
     pub use inventory;
 
     /// Runs the body of an instrumented function as a closure the compiler knows is called once, so

@@ -166,6 +166,31 @@ pub struct Stats {
     pub tail_dropped: u64,
     /// One entry per exporter.
     pub exporters: Vec<ExporterStats>,
+    /// The same counters for events (span events and log records), which have rings of their own.
+    pub events: EventStats,
+}
+
+/// Event counters: the same equation as for spans holds for every exporter,
+/// `recorded == exported + dropped + in_flight`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventStats {
+    /// Events recorded while telem was running (at or above the minimum level).
+    pub recorded: u64,
+    /// Events dropped before reaching any exporter (full ring that could not be handed over, exiting
+    /// thread, recorded after shutdown).
+    pub ring_dropped: u64,
+    /// Events waiting in rings for the collector.
+    pub in_rings: u64,
+    /// One entry per exporter (the `name`, `recorded`, `exported`, `dropped` and `in_flight` of
+    /// events).
+    pub exporters: Vec<ExporterStats>,
+}
+
+impl EventStats {
+    /// The exporter named `name`.
+    pub fn exporter(&self, name: &str) -> Option<&ExporterStats> {
+        self.exporters.iter().find(|e| e.name == name)
+    }
 }
 
 /// One exporter's counters.

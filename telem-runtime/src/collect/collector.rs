@@ -15,6 +15,7 @@ use crate::clock::Anchor;
 use crate::collect::local::{self, Lane, ThreadInfo, OFF, STATE};
 use crate::collect::ring::{Ring, Run};
 use crate::collect::tail::{Tail, TailCounts};
+use crate::collect::Signal;
 use crate::config::Config;
 use crate::export::{Batch, Chunk, Exporter};
 use std::collections::VecDeque;
@@ -71,14 +72,17 @@ pub(crate) fn hand_off(ring: &Ring) -> bool {
         return false;
     }
     let Ok(lane) = local::HOT.try_with(|h| h.lane.get()) else { return false };
-    // SAFETY: a non-null lane of this thread is alive while the thread runs (see `Hot::push`).
-    if lane.is_null() || !std::ptr::eq(unsafe { &(*lane).ring }, ring) {
-        return false; // not a registered thread's ring (a ring of the unit tests)
+    if lane.is_null() {
+        return false;
     }
+    // SAFETY: a non-null lane of this thread is alive while the thread runs (see `Hot::push`).
+    let lane = unsafe { &*lane };
+    let Some(signal) = Signal::ALL.into_iter().find(|&s| std::ptr::eq(lane.ring(s), ring)) else {
+        return false; // not a registered thread's ring (a ring of the unit tests)
+    };
     let Some(rt) = active() else { return false };
     let _counted = HandOffCount::start();
-    // SAFETY: as above.
-    rt.hand_off(unsafe { &*lane })
+    rt.hand_off(lane, signal)
 }
 
 /// A hand-off, counted in its epoch's slot for as long as it lasts (also if it unwinds).
@@ -135,8 +139,8 @@ enum Msg {
 #[derive(Default)]
 struct Queue {
     msgs: VecDeque<Msg>,
-    /// Spans in the queued batches.
-    spans: usize,
+    /// Items (spans and events) in the queued batches.
+    items: usize,
     /// The exporter thread is asleep on `ready`: only then is a wake-up (a system call) needed.
     waiting: bool,
 }
@@ -146,8 +150,9 @@ pub(crate) struct Worker {
     pub name: String,
     queue: Mutex<Queue>,
     ready: Condvar,
-    pub exported: AtomicU64,
-    pub dropped: AtomicU64,
+    /// Items exported and dropped by this exporter, per signal.
+    pub exported: [AtomicU64; 2],
+    pub dropped: [AtomicU64; 2],
     flushed: AtomicU64,
     finished: AtomicBool,
     failures: AtomicU64,
@@ -165,12 +170,12 @@ impl Worker {
     /// that dispatches several batches costs one wake-up, not one context switch per batch.
     fn offer(&self, batch: &Arc<Batch>, capacity: usize) {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        if q.spans + batch.len() > capacity {
+        if q.items + batch.items() > capacity {
             drop(q);
-            self.fail(batch.len(), "its queue is full (it is slower than the spans arrive)");
+            self.fail(batch, "its queue is full (it is slower than the spans arrive)");
             return;
         }
-        q.spans += batch.len();
+        q.items += batch.items();
         q.msgs.push_back(Msg::Batch(batch.clone()));
     }
 
@@ -191,13 +196,18 @@ impl Worker {
         }
     }
 
-    /// Counts `n` spans as dropped for this exporter and says so on stderr (the first time, then at
+    /// Counts `batch` as dropped for this exporter and says so on stderr (the first time, then at
     /// powers of two, so a failing exporter cannot flood the terminal).
-    fn fail(&self, n: usize, why: &str) {
-        self.dropped.fetch_add(n as u64, Ordering::AcqRel);
+    fn fail(&self, batch: &Batch, why: &str) {
+        self.dropped[0].fetch_add(batch.len() as u64, Ordering::AcqRel);
+        self.dropped[1].fetch_add(batch.events_len() as u64, Ordering::AcqRel);
         let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
         if failures.is_power_of_two() {
-            eprintln!("[telem] exporter `{}` dropped {n} spans: {why} (failure #{failures})", self.name);
+            let (spans, events) = (batch.len(), batch.events_len());
+            eprintln!(
+                "[telem] exporter `{}` dropped {spans} spans and {events} events: {why} (failure #{failures})",
+                self.name
+            );
         }
     }
 
@@ -216,15 +226,15 @@ impl Worker {
             };
             match msg {
                 Msg::Batch(batch) => {
-                    let n = batch.len();
                     match std::panic::catch_unwind(AssertUnwindSafe(|| exporter.export(&batch))) {
                         Ok(Ok(())) => {
-                            self.exported.fetch_add(n as u64, Ordering::AcqRel);
+                            self.exported[0].fetch_add(batch.len() as u64, Ordering::AcqRel);
+                            self.exported[1].fetch_add(batch.events_len() as u64, Ordering::AcqRel);
                         }
-                        Ok(Err(e)) => self.fail(n, &e.to_string()),
-                        Err(panic) => self.fail(n, &format!("it panicked: {}", panic_text(&panic))),
+                        Ok(Err(e)) => self.fail(&batch, &e.to_string()),
+                        Err(panic) => self.fail(&batch, &format!("it panicked: {}", panic_text(&panic))),
                     }
-                    self.queue.lock().unwrap_or_else(|e| e.into_inner()).spans -= n;
+                    self.queue.lock().unwrap_or_else(|e| e.into_inner()).items -= batch.items();
                 }
                 Msg::Flush(generation) => {
                     // The batches before this message are done with here: what a backlog held may
@@ -298,14 +308,14 @@ impl Deadline {
 pub(crate) struct Runtime {
     pub config: Config,
     pub workers: Vec<Arc<Worker>>,
-    /// The rings' totals when this runtime started, after it took what an earlier runtime left in
-    /// them: everything recorded beyond this is this runtime's.
-    base: Totals,
+    /// The rings' totals (per signal) when this runtime started, after it took what an earlier
+    /// runtime left in them: everything recorded beyond this is this runtime's.
+    base: [Totals; 2],
     /// `RUNNING`, `STOPPING` or `STOPPED` (the final drain is done).
     phase: std::sync::atomic::AtomicU8,
-    /// Records taken from all rings (`Totals::taken`) when the final drain ended: anything pushed into
-    /// a ring after that ended after shutdown and is counted as dropped.
-    final_taken: AtomicU64,
+    /// Records taken from all rings (`Totals::taken`, per signal) when the final drain ended: anything
+    /// pushed into a ring after that ended after shutdown and is counted as dropped.
+    final_taken: [AtomicU64; 2],
     /// Signalled when the phase becomes `STOPPED`.
     stopped: (Mutex<()>, Condvar),
     flush_requested: AtomicU64,
@@ -321,6 +331,8 @@ pub(crate) struct Runtime {
     /// The keep-errors rule's held traces, when it is on (used by the collector only).
     tail: Mutex<Option<Tail>>,
     tail_counts: TailCounts,
+    /// The session index the next event taken gets (events are numbered as they are batched).
+    event_index: AtomicU64,
 }
 
 impl Runtime {
@@ -335,8 +347,8 @@ impl Runtime {
                 name: name.clone(),
                 queue: Mutex::new(Queue::default()),
                 ready: Condvar::new(),
-                exported: AtomicU64::new(0),
-                dropped: AtomicU64::new(0),
+                exported: [AtomicU64::new(0), AtomicU64::new(0)],
+                dropped: [AtomicU64::new(0), AtomicU64::new(0)],
                 flushed: AtomicU64::new(0),
                 finished: AtomicBool::new(false),
                 failures: AtomicU64::new(0),
@@ -352,7 +364,9 @@ impl Runtime {
         let base = {
             let _taking = taking();
             for lane in lanes() {
-                lane.ring.take(true, &mut drop);
+                lane.rings.iter().for_each(|ring| {
+                    ring.take(true, &mut drop);
+                });
             }
             totals()
         };
@@ -363,7 +377,7 @@ impl Runtime {
             workers,
             base,
             phase: std::sync::atomic::AtomicU8::new(RUNNING),
-            final_taken: AtomicU64::new(0),
+            final_taken: [AtomicU64::new(0), AtomicU64::new(0)],
             stopped: (Mutex::new(()), Condvar::new()),
             flush_requested: AtomicU64::new(0),
             lanes: Mutex::new(Vec::new()),
@@ -374,6 +388,7 @@ impl Runtime {
             anchor: Anchor::now(),
             tail: Mutex::new(config_tail),
             tail_counts: TailCounts::default(),
+            event_index: AtomicU64::new(0),
         });
         let r = rt.clone();
         let handle = std::thread::Builder::new().name("telem-collector".into()).spawn(move || r.collect());
@@ -411,7 +426,10 @@ impl Runtime {
             if let Some(tail) = self.tail.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
                 tail.finish(&self.tail_counts);
             }
-            self.final_taken.store(totals().taken, Ordering::Release);
+            let taken = totals();
+            for s in Signal::ALL {
+                self.final_taken[s as usize].store(taken[s as usize].taken, Ordering::Release);
+            }
             let _stopped = self.stopped.0.lock().unwrap_or_else(|e| e.into_inner());
             self.phase.store(STOPPED, Ordering::Release);
             STATE.store(OFF, Ordering::Release);
@@ -498,21 +516,24 @@ impl Runtime {
         }
         for lane in &lanes {
             let orphaned = lane.orphaned.load(Ordering::Acquire);
-            let mut out = |run| batch.admit(self, tail.as_mut(), lane.thread, run);
-            // A ring whose producer is handing its segments over itself is skipped, unless everything
-            // must go out now (then the hand-off, which lasts microseconds, is waited for).
-            let moved = if everything || orphaned {
-                lane.ring.take(true, &mut out)
-            } else {
-                lane.ring.try_take(false, &mut out).unwrap_or(0)
-            };
-            fullest = fullest.max(moved);
-            if orphaned && lane.ring.len() == 0 {
+            for signal in Signal::ALL {
+                let mut out = |run| batch.admit(self, tail.as_mut(), lane.thread, signal, run);
+                // A ring whose producer is handing its segments over itself is skipped, unless
+                // everything must go out now (then the hand-off, which lasts microseconds, is waited for).
+                let ring = lane.ring(signal);
+                let moved = if everything || orphaned {
+                    ring.take(true, &mut out)
+                } else {
+                    ring.try_take(false, &mut out).unwrap_or(0)
+                };
+                fullest = fullest.max(moved);
+            }
+            if orphaned && lane.rings.iter().all(|ring| ring.len() == 0) {
                 retired.push(lane.clone());
             }
         }
         if let Some(tail) = tail.as_mut() {
-            tail.released(|thread, run| batch.add(self, thread, run));
+            tail.released(|thread, run| batch.add(self, thread, Signal::Spans, run));
             tail.end_pass(everything, &self.tail_counts);
         }
         drop(tail);
@@ -523,17 +544,19 @@ impl Runtime {
             let registry = &mut *registry;
             registry.lanes.retain(|lane| !retired.iter().any(|r| Arc::ptr_eq(r, lane)));
             for lane in &retired {
-                let c = lane.ring.counts();
-                registry.retired.pushed += c.pushed;
-                registry.retired.dropped += c.dropped;
-                registry.retired.taken += c.taken;
+                for (retired, ring) in registry.retired.iter_mut().zip(&lane.rings) {
+                    let c = ring.counts();
+                    retired.pushed += c.pushed;
+                    retired.dropped += c.dropped;
+                    retired.taken += c.taken;
+                }
             }
         }
         fullest
     }
 
     /// A producer's hand-off of its full ring (see [`hand_off`]).
-    fn hand_off(&self, lane: &Lane) -> bool {
+    fn hand_off(&self, lane: &Lane, signal: Signal) -> bool {
         if self.phase.load(Ordering::SeqCst) != RUNNING {
             return false; // the final drain takes it (or counts what ends after it)
         }
@@ -546,10 +569,10 @@ impl Runtime {
             }
         }
         let mut batch = Batcher::default();
-        let mut out = |run| batch.admit(self, tail.as_deref_mut().and_then(Option::as_mut), lane.thread, run);
+        let mut out = |run| batch.admit(self, tail.as_deref_mut().and_then(Option::as_mut), lane.thread, signal, run);
         let mut patience = None;
         let taken = loop {
-            match lane.ring.try_take_or_holder(false, &mut out) {
+            match lane.ring(signal).try_take_or_holder(false, &mut out) {
                 Ok(n) => break n,
                 Err(true) => break 0, // our own take, further up this thread's stack
                 Err(false) if patience.get_or_insert_with(|| Deadline::after(HANDOFF_PATIENCE)).passed() => break 0,
@@ -557,10 +580,10 @@ impl Runtime {
             }
         };
         if let Some(Some(tail)) = tail.as_deref_mut() {
-            tail.released(|thread, run| batch.add(self, thread, run));
+            tail.released(|thread, run| batch.add(self, thread, Signal::Spans, run));
         }
         drop(tail);
-        if batch.len > 0 {
+        if batch.items() > 0 {
             // The clock as it is: calibrating waits for the first millisecond after `init` to pass,
             // and this runs inside the application's span end.
             batch.dispatch_with(self, self.anchor.calibrate_now());
@@ -659,38 +682,37 @@ impl Runtime {
     pub fn stats(&self) -> crate::lifecycle::Stats {
         // Exporter counters first: they only grow after the rings' counters have, so reading them first
         // keeps `exported + dropped <= recorded` in every snapshot.
-        let per: Vec<(String, u64, u64)> = self
+        let per: Vec<(String, [u64; 2], [u64; 2])> = self
             .workers
             .iter()
-            .map(|w| (w.name.clone(), w.exported.load(Ordering::Acquire), w.dropped.load(Ordering::Acquire)))
+            .map(|w| {
+                let read = |c: &[AtomicU64; 2]| [c[0].load(Ordering::Acquire), c[1].load(Ordering::Acquire)];
+                (w.name.clone(), read(&w.exported), read(&w.dropped))
+            })
             .collect();
         // The rule's counters next, before the rings': what they count was taken from a ring first.
         let sampled_out = self.tail_counts.sampled_out.load(Ordering::Acquire);
         let tail_dropped = self.tail_counts.dropped.load(Ordering::Acquire);
         let stopped = self.phase.load(Ordering::Acquire) == STOPPED;
         let t = totals();
-        let base = &self.base;
-        let recorded = t.recorded() - base.recorded_from() - sampled_out;
-        // After the final drain, what is still pushed into a ring ended after shutdown: dropped.
-        let late = if stopped { t.pushed - self.final_taken.load(Ordering::Acquire) } else { 0 };
-        let ring_dropped = t.dropped - base.dropped + late;
-        crate::lifecycle::Stats {
-            recorded,
-            ring_dropped,
-            in_rings: if stopped { 0 } else { t.pushed - t.taken },
-            sampled_out,
-            tail_dropped,
-            exporters: per
-                .into_iter()
+        let signal = |s: Signal, sampled_out: u64, tail_dropped: u64| {
+            let (t, base) = (&t[s as usize], &self.base[s as usize]);
+            let recorded = t.recorded() - base.recorded_from() - sampled_out;
+            // After the final drain, what is still pushed into a ring ended after shutdown: dropped.
+            let late = if stopped { t.pushed - self.final_taken[s as usize].load(Ordering::Acquire) } else { 0 };
+            let ring_dropped = t.dropped - base.dropped + late;
+            let exporters = per
+                .iter()
                 .map(|(name, exported, own_dropped)| {
+                    let (exported, own_dropped) = (exported[s as usize], own_dropped[s as usize]);
                     let dropped = ring_dropped + tail_dropped + own_dropped;
                     let in_flight = recorded.checked_sub(exported + dropped);
                     debug_assert!(
                         in_flight.is_some(),
-                        "telem accounting broken for `{name}`: recorded {recorded} < exported {exported} + dropped {dropped}"
+                        "telem accounting broken for `{name}` ({s:?}): recorded {recorded} < exported {exported} + dropped {dropped}"
                     );
                     crate::lifecycle::ExporterStats {
-                        name,
+                        name: name.clone(),
                         recorded,
                         exported,
                         dropped,
@@ -698,7 +720,24 @@ impl Runtime {
                         in_flight: in_flight.unwrap_or_else(|| recorded.wrapping_sub(exported + dropped)),
                     }
                 })
-                .collect(),
+                .collect();
+            (recorded, ring_dropped, if stopped { 0 } else { t.pushed - t.taken }, exporters)
+        };
+        let (recorded, ring_dropped, in_rings, exporters) = signal(Signal::Spans, sampled_out, tail_dropped);
+        let events = signal(Signal::Events, 0, 0);
+        crate::lifecycle::Stats {
+            recorded,
+            ring_dropped,
+            in_rings,
+            sampled_out,
+            tail_dropped,
+            exporters,
+            events: crate::lifecycle::EventStats {
+                recorded: events.0,
+                ring_dropped: events.1,
+                in_rings: events.2,
+                exporters: events.3,
+            },
         }
     }
 }
@@ -714,38 +753,54 @@ fn retry<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
     None
 }
 
-/// Spans taken from rings and not yet offered to the exporters: batches of at most the configured
-/// batch size, made by the collector in its passes and by a producer in a hand-off.
+/// Records taken from rings and not yet offered to the exporters: batches of at most the configured
+/// batch size (spans and events together), made by the collector in its passes and by a producer in a
+/// hand-off.
 #[derive(Default)]
 struct Batcher {
     chunks: Vec<Chunk>,
+    events: Vec<Chunk>,
     len: usize,
+    events_len: usize,
 }
 
 impl Batcher {
+    fn items(&self) -> usize {
+        self.len + self.events_len
+    }
+
     /// Adds `run`, dispatching first when it would not fit, and after when the batch is full.
-    fn add(&mut self, rt: &Runtime, thread: ThreadInfo, run: Run) {
+    fn add(&mut self, rt: &Runtime, thread: ThreadInfo, signal: Signal, run: Run) {
         let size = rt.config.batch_size;
-        if self.len > 0 && self.len + run.len() > size {
+        if self.items() > 0 && self.items() + run.len() > size {
             self.dispatch(rt);
         }
-        self.len += run.len();
-        self.chunks.push(Chunk { thread, run });
-        if self.len >= size {
+        match signal {
+            Signal::Spans => {
+                self.len += run.len();
+                self.chunks.push(Chunk { thread, run, index: 0 });
+            }
+            Signal::Events => {
+                self.events_len += run.len();
+                let index = rt.event_index.fetch_add(run.len() as u64, Ordering::Relaxed);
+                self.events.push(Chunk { thread, run, index });
+            }
+        }
+        if self.items() >= size {
             self.dispatch(rt);
         }
     }
 
-    /// [`add`](Self::add) once the keep-errors rule, when on (`tail`), has taken the run's unsampled
+    /// [`add`](Self::add) once the keep-errors rule, when on (`tail`), has taken a span run's unsampled
     /// records: the same for the collector's passes and a producer's hand-off.
-    fn admit(&mut self, rt: &Runtime, tail: Option<&mut Tail>, thread: ThreadInfo, mut run: Run) {
-        if let Some(tail) = tail {
+    fn admit(&mut self, rt: &Runtime, tail: Option<&mut Tail>, thread: ThreadInfo, signal: Signal, mut run: Run) {
+        if let (Some(tail), Signal::Spans) = (tail, signal) {
             tail.sift(&mut run, thread, &rt.tail_counts);
             if run.len() == 0 {
                 return;
             }
         }
-        self.add(rt, thread, run);
+        self.add(rt, thread, signal, run);
     }
 
     /// Offers the pending batch to every exporter.
@@ -755,14 +810,16 @@ impl Batcher {
 
     /// [`dispatch`](Self::dispatch) with the given clock.
     fn dispatch_with(&mut self, rt: &Runtime, clock: crate::clock::Converter) {
-        if self.len == 0 {
+        if self.items() == 0 {
             return;
         }
         let batch = Arc::new(Batch {
             chunks: std::mem::take(&mut self.chunks),
+            events: std::mem::take(&mut self.events),
             clock,
             service: rt.service.clone(),
             len: std::mem::take(&mut self.len),
+            events_len: std::mem::take(&mut self.events_len),
         });
         for w in &rt.workers {
             w.offer(&batch, rt.config.queue_capacity);
@@ -797,16 +854,19 @@ impl Totals {
     }
 }
 
-pub(crate) fn totals() -> Totals {
+/// [`Totals`] per signal (index `Signal as usize`).
+pub(crate) fn totals() -> [Totals; 2] {
     let registry = local::registry();
-    let lost = local::LOST.load(Ordering::Acquire);
-    let r = registry.retired;
-    let mut t = Totals { pushed: r.pushed, dropped: r.dropped + lost, taken: r.taken };
-    for lane in &registry.lanes {
-        let c = lane.ring.counts();
-        t.pushed += c.pushed;
-        t.dropped += c.dropped;
-        t.taken += c.taken;
-    }
-    t
+    Signal::ALL.map(|s| {
+        let lost = local::LOST[s as usize].load(Ordering::Acquire);
+        let r = registry.retired[s as usize];
+        let mut t = Totals { pushed: r.pushed, dropped: r.dropped + lost, taken: r.taken };
+        for lane in &registry.lanes {
+            let c = lane.ring(s).counts();
+            t.pushed += c.pushed;
+            t.dropped += c.dropped;
+            t.taken += c.taken;
+        }
+        t
+    })
 }

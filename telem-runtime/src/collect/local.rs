@@ -3,6 +3,7 @@
 //! thread-local without a destructor, so reaching it is a single TLS-relative address.
 
 use crate::collect::ring::{Counts, Push, Ring};
+use crate::collect::Signal;
 use crate::ids::{os_seed, wyrand};
 use crate::trace::record::{Record, Status};
 use crate::trace::value::Value;
@@ -41,26 +42,35 @@ pub struct ThreadInfo {
     pub name: &'static str,
 }
 
-/// A thread's ring and who it belongs to. Stays registered after the thread exits until drained.
+/// A thread's rings (one per [`Signal`]; a ring allocates nothing before its first push) and who
+/// they belong to. Stays registered after the thread exits until drained.
 pub(crate) struct Lane {
-    pub ring: Ring,
+    pub rings: [Ring; 2],
     pub thread: ThreadInfo,
     pub orphaned: std::sync::atomic::AtomicBool,
+}
+
+impl Lane {
+    #[inline(always)]
+    pub fn ring(&self, signal: Signal) -> &Ring {
+        &self.rings[signal as usize]
+    }
 }
 
 /// Every lane ever created and not yet retired, plus the counts of retired ones.
 pub(crate) struct Registry {
     pub lanes: Vec<Arc<Lane>>,
-    /// Counts of lanes that were drained and removed after their thread exited.
-    pub retired: Counts,
+    /// Counts of lanes that were drained and removed after their thread exited, per signal.
+    pub retired: [Counts; 2],
 }
 
-static REGISTRY: Mutex<Registry> =
-    Mutex::new(Registry { lanes: Vec::new(), retired: Counts { pushed: 0, dropped: 0, taken: 0 } });
-/// Spans that ended where no ring could take them: while their thread was being torn down, after
-/// shutdown, or re-entering telem from inside telem's own bookkeeping on their thread (an allocator
-/// that records spans). Counted as recorded and dropped, so they are never lost silently.
-pub(crate) static LOST: AtomicU64 = AtomicU64::new(0);
+const NO_COUNTS: Counts = Counts { pushed: 0, dropped: 0, taken: 0 };
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry { lanes: Vec::new(), retired: [NO_COUNTS; 2] });
+/// Spans (index 0) and events (1) that ended where no ring could take them: while their thread was
+/// being torn down, after shutdown, or re-entering telem from inside telem's own bookkeeping on their
+/// thread (an allocator that records spans). Counted as recorded and dropped, so they are never lost
+/// silently.
+pub(crate) static LOST: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
 /// The registry, locked. While it is held this thread is marked busy, so a span recorded meanwhile by
 /// an allocator on this thread cannot try to take the lock again.
@@ -210,17 +220,23 @@ impl Hot {
         ((self.trace_prefix.get() as u128) << 64) | root as u128
     }
 
-    /// Pushes a finished record, made by `record`, into this thread's ring.
+    /// Pushes a finished span's record, made by `record`, into this thread's span ring.
     #[inline(always)]
     pub fn push(&self, record: impl FnOnce() -> Record) {
+        self.push_to(Signal::Spans, record)
+    }
+
+    /// Pushes a record into this thread's ring for `signal`.
+    #[inline(always)]
+    pub fn push_to(&self, signal: Signal, record: impl FnOnce() -> Record) {
         let lane = self.lane.get();
         if lane.is_null() {
             // The closure, not the record: a 64-byte-aligned record passed by value would make every
             // instrumented function realign its stack for this cold call.
-            return push_slow(record);
+            return push_slow(signal, record);
         }
         // SAFETY: a non-null `lane` is kept alive by `OWNER` until it is reset to null on thread exit.
-        if unsafe { (*lane).ring.push(record) } == Push::Wake {
+        if unsafe { (*lane).ring(signal).push(record) } == Push::Wake {
             crate::collect::collector::wake();
         }
     }
@@ -228,14 +244,14 @@ impl Hot {
 
 #[cold]
 #[inline(never)]
-fn push_slow(record: impl FnOnce() -> Record) {
+fn push_slow(signal: Signal, record: impl FnOnce() -> Record) {
     // A span recorded while this thread makes its lane (an allocator that records spans, called while
     // the thread-local destructor is registered or the ring allocated) must not make a second one: it
     // is counted instead. So is one that ends while the thread is being torn down.
     // Nor is a lane made for a span that ends after shutdown on a thread that never recorded before:
     // nothing would take it.
     if busy() || STATE.load(Ordering::Relaxed) == OFF {
-        return lost(record());
+        return lost(signal, record());
     }
     let made = Busy::enter(|| {
         OWNER.try_with(|owner| {
@@ -245,21 +261,21 @@ fn push_slow(record: impl FnOnce() -> Record) {
     });
     let Ok(Some(lane)) = &*made else {
         drop(made);
-        return lost(record());
+        return lost(signal, record());
     };
     let lane = lane.clone();
     drop(made);
     let _ = HOT.try_with(|h| h.lane.set(Arc::as_ptr(&lane)));
-    if lane.ring.push(record) == Push::Wake {
+    if lane.ring(signal).push(record) == Push::Wake {
         crate::collect::collector::wake();
     }
 }
 
-/// Counts a span no ring could take (recorded, and dropped).
+/// Counts a record no ring could take (recorded, and dropped).
 #[cold]
-fn lost(record: Record) {
+pub(crate) fn lost(signal: Signal, record: Record) {
     drop(record);
-    LOST.fetch_add(1, Ordering::Relaxed);
+    LOST[signal as usize].fetch_add(1, Ordering::Relaxed);
 }
 
 fn new_lane() -> Arc<Lane> {
@@ -268,11 +284,8 @@ fn new_lane() -> Arc<Lane> {
         id: NEXT_THREAD.fetch_add(1, Ordering::Relaxed),
         name: intern_thread_name(std::thread::current().name().unwrap_or("")),
     };
-    let lane = Arc::new(Lane {
-        ring: Ring::new(RING_CAPACITY.load(Ordering::Relaxed), BATCH_SIZE.load(Ordering::Relaxed)),
-        thread,
-        orphaned: std::sync::atomic::AtomicBool::new(false),
-    });
+    let ring = || Ring::new(RING_CAPACITY.load(Ordering::Relaxed), BATCH_SIZE.load(Ordering::Relaxed));
+    let lane = Arc::new(Lane { rings: [ring(), ring()], thread, orphaned: std::sync::atomic::AtomicBool::new(false) });
     registry().lanes.push(lane.clone());
     lane
 }

@@ -71,6 +71,7 @@ impl Level {
         })
     }
 
+    #[allow(dead_code)] // the store's reader uses it next
     pub(crate) fn from_u8(n: u8) -> Option<Level> {
         Level::ALL.get((n as usize).wrapping_sub(1)).copied()
     }

@@ -1,12 +1,14 @@
-//! The console exporter: one line per span on stderr.
+//! The console exporter: one line per span and per event on stderr.
 //!
 //! ```text
 //! [telem] checkout/step[0] ok 142ms {step.index: 0}
 //! [telem] charge error 3.10ms "card declined" {amount: 12}
+//! [telem] WARN cache.miss "missed user:123" {key: "user:123", hit: false}
 //! ```
-//! A span whose status is unset or ok prints `ok`; the store keeps the exact status.
+//! A span whose status is unset or ok prints `ok`; the store keeps the exact status. Within a batch,
+//! lines come in time order (a span at its end, an event when it happened).
 
-use super::{Batch, ExportError, Exporter, SpanRef};
+use super::{Batch, EventRef, ExportError, Exporter, SpanRef};
 use crate::config::{Config, ConsoleMode};
 use crate::trace::record::Status;
 use crate::trace::value::Value;
@@ -70,18 +72,34 @@ pub(crate) fn text_line(out: &mut Vec<u8>, span: &SpanRef<'_>) {
             let _ = write!(out, "ok {}", human_duration(span.duration_ns()));
         }
     }
-    let attributes = span.attributes();
-    if attributes.len() != 0 {
-        out.extend_from_slice(b" {");
-        for (i, (k, v)) in attributes.enumerate() {
-            let _ = write!(out, "{}{}: ", if i > 0 { ", " } else { "" }, k.escape_debug());
-            let _ = match v {
-                Value::Str(s) => write!(out, "{s:?}"),
-                other => write!(out, "{other}"),
-            };
-        }
-        out.push(b'}');
+    fields(out, span.attributes());
+    out.push(b'\n');
+}
+
+/// ` {k: v, …}`, keys escaped, strings quoted; nothing when there are none.
+fn fields<'a, V: std::borrow::Borrow<Value>>(out: &mut Vec<u8>, fields: impl Iterator<Item = (&'a str, V)>) {
+    let mut fields = fields.peekable();
+    if fields.peek().is_none() {
+        return;
     }
+    out.extend_from_slice(b" {");
+    for (i, (k, v)) in fields.enumerate() {
+        let _ = write!(out, "{}{}: ", if i > 0 { ", " } else { "" }, k.escape_debug());
+        let _ = match v.borrow() {
+            Value::Str(s) => write!(out, "{s:?}"),
+            other => write!(out, "{other}"),
+        };
+    }
+    out.push(b'}');
+}
+
+/// One event, one line: level, name, the message quoted, the fields.
+pub(crate) fn event_line(out: &mut Vec<u8>, event: &EventRef<'_>) {
+    let _ = write!(out, "[telem] {} {}", event.level(), event.name().escape_debug());
+    if let Some(message) = event.message() {
+        let _ = write!(out, " {message:?}");
+    }
+    fields(out, event.fields());
     out.push(b'\n');
 }
 
@@ -91,10 +109,29 @@ impl Exporter for Console {
         if self.mode == ConsoleMode::Off {
             return Ok(());
         }
-        for span in batch.spans() {
-            match self.mode {
-                ConsoleMode::Json => super::json::write_span(&mut self.buf, &span, batch.service_name()),
-                _ => text_line(&mut self.buf, &span),
+        let json = self.mode == ConsoleMode::Json;
+        // Spans at their end and events when they happened, merged in time order.
+        let mut spans = batch.spans().peekable();
+        let mut events = batch.events().peekable();
+        loop {
+            let span_first = match (spans.peek(), events.peek()) {
+                (Some(s), Some(e)) => s.end_unix_ns() <= e.time_unix_ns(),
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if span_first {
+                let span = spans.next().expect("peeked");
+                match json {
+                    true => super::json::write_span(&mut self.buf, &span, batch.service_name()),
+                    false => text_line(&mut self.buf, &span),
+                }
+            } else {
+                let event = events.next().expect("peeked");
+                match json {
+                    true => super::json::write_event(&mut self.buf, &event, batch.service_name()),
+                    false => event_line(&mut self.buf, &event),
+                }
             }
         }
         match &mut self.out {

@@ -3,7 +3,7 @@
 //! span_id, sampled, attributes}`) appears only on spans that have links. Written by hand into a reused
 //! buffer; `serde_json` only escapes strings.
 
-use super::SpanRef;
+use super::{EventRef, SpanRef};
 use crate::trace::record::Status;
 use crate::trace::value::Value;
 use std::io::Write;
@@ -11,12 +11,12 @@ use std::io::Write;
 /// The `v` field of every line. Bump it when a field changes meaning; adding fields does not.
 pub(crate) const FORMAT_VERSION: u32 = 1;
 
-fn string(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
     // Writing into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
-fn value(out: &mut Vec<u8>, v: &Value) {
+pub(crate) fn value(out: &mut Vec<u8>, v: &Value) {
     match v {
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::I64(n) => {
@@ -99,4 +99,46 @@ pub(crate) fn write_span(out: &mut Vec<u8>, span: &SpanRef<'_>, service: &str) {
     let _ = write!(out, ",\"line\":{},\"thread\":", span.line());
     string(out, thread.name);
     let _ = writeln!(out, ",\"thread_id\":{}}}", thread.id);
+}
+
+/// Appends the event as one JSON object followed by a newline: the shape structured loggers print
+/// (`timestamp`, `level`, `message`, then telem's `name`, ids and `fields`).
+pub(crate) fn write_event(out: &mut Vec<u8>, event: &EventRef<'_>, service: &str) {
+    let _ = write!(
+        out,
+        "{{\"timestamp\":\"{}\",\"level\":\"{}\",\"message\":",
+        crate::clock::rfc3339(event.time_unix_ns()),
+        event.level().as_str()
+    );
+    match event.message() {
+        Some(m) => string(out, m),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"name\":");
+    string(out, event.name());
+    match (event.trace_id(), event.span_id()) {
+        (Some(t), Some(s)) => {
+            let _ = write!(out, ",\"trace_id\":\"{t}\",\"span_id\":\"{s}\"");
+        }
+        _ => out.extend_from_slice(b",\"trace_id\":null,\"span_id\":null"),
+    }
+    out.extend_from_slice(b",\"fields\":{");
+    for (i, (k, v)) in event.fields().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, k);
+        out.push(b':');
+        value(out, &v);
+    }
+    out.extend_from_slice(b"},\"service\":");
+    string(out, service);
+    out.extend_from_slice(b",\"target\":");
+    string(out, event.module());
+    out.extend_from_slice(b",\"file\":");
+    string(out, event.file());
+    let thread = event.thread();
+    let _ = write!(out, ",\"line\":{},\"thread\":", event.line());
+    string(out, thread.name);
+    let _ = writeln!(out, ",\"thread_id\":{},\"session_index\":{}}}", thread.id, event.session_index());
 }

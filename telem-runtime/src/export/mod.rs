@@ -3,6 +3,7 @@
 
 #[cfg(feature = "console")]
 pub mod console;
+mod events;
 #[cfg(any(feature = "console", feature = "store"))]
 pub(crate) mod json;
 pub mod memory;
@@ -94,19 +95,26 @@ pub fn registered() -> impl Iterator<Item = &'static ExporterRegistration> {
     inventory::iter::<ExporterRegistration>.into_iter()
 }
 
-/// Spans taken from one thread's ring.
+pub use events::{EventData, EventRef, Fields};
+
+/// Records taken from one thread's ring.
 pub(crate) struct Chunk {
     pub thread: ThreadInfo,
     pub run: Run,
+    /// For events: the session index of the run's first event.
+    pub index: u64,
 }
 
-/// A batch of finished spans, shared by all exporters. Spans are kept in their compact recorded form
-/// (in the very ring segments their threads wrote) and decoded on access through [`SpanRef`].
+/// A batch of finished spans and of events, shared by all exporters. Both are kept in their compact
+/// recorded form (in the very ring segments their threads wrote) and decoded on access through
+/// [`SpanRef`] and [`EventRef`].
 pub struct Batch {
     pub(crate) chunks: Vec<Chunk>,
+    pub(crate) events: Vec<Chunk>,
     pub(crate) clock: Converter,
     pub(crate) service: std::sync::Arc<str>,
     pub(crate) len: usize,
+    pub(crate) events_len: usize,
 }
 
 impl Batch {
@@ -115,9 +123,31 @@ impl Batch {
         self.len
     }
 
-    /// True when empty.
+    /// Number of events.
+    pub fn events_len(&self) -> usize {
+        self.events_len
+    }
+
+    /// Spans and events.
+    pub(crate) fn items(&self) -> usize {
+        self.len + self.events_len
+    }
+
+    /// True when it holds neither spans nor events.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len == 0 && self.events_len == 0
+    }
+
+    /// The events (log records; those made inside a span are that span's events too), in the order
+    /// each thread recorded them.
+    pub fn events(&self) -> impl Iterator<Item = EventRef<'_>> {
+        self.events.iter().flat_map(move |c| {
+            c.run
+                .records()
+                .iter()
+                .enumerate()
+                .map(move |(i, record)| EventRef::new(record, c.thread, &self.clock, c.index + i as u64))
+        })
     }
 
     /// The service name (`OTEL_SERVICE_NAME` or the builder's).
@@ -128,7 +158,7 @@ impl Batch {
     /// The spans, in the order each thread ended them.
     pub fn spans(&self) -> impl Iterator<Item = SpanRef<'_>> {
         self.chunks.iter().flat_map(move |c| {
-            c.run.records().iter().map(move |record| SpanRef { record, thread: c.thread, clock: &self.clock })
+            c.run.records().iter().map(move |record| SpanRef { record, thread: c.thread, batch: self })
         })
     }
 }
@@ -144,7 +174,7 @@ impl fmt::Debug for Batch {
 pub struct SpanRef<'a> {
     record: &'a Record,
     thread: ThreadInfo,
-    clock: &'a Converter,
+    batch: &'a Batch,
 }
 
 impl<'a> SpanRef<'a> {
@@ -177,7 +207,7 @@ impl<'a> SpanRef<'a> {
     pub fn start_unix_ns(&self) -> u64 {
         match self.unix_times() {
             Some((start, _)) => start,
-            None => self.clock.unix_ns(self.record.start),
+            None => self.batch.clock.unix_ns(self.record.start),
         }
     }
 
@@ -195,7 +225,7 @@ impl<'a> SpanRef<'a> {
     pub fn duration_ns(&self) -> u64 {
         match self.unix_times() {
             Some((start, end)) => end.saturating_sub(start),
-            None => self.clock.duration_ns(self.record.start, self.record.end),
+            None => self.batch.clock.duration_ns(self.record.start, self.record.end),
         }
     }
 
@@ -244,6 +274,15 @@ impl<'a> SpanRef<'a> {
     /// The thread that ended the span.
     pub fn thread(&self) -> ThreadInfo {
         self.thread
+    }
+
+    /// The span's events that are in this batch (recorded while the span was current), in the order
+    /// they were recorded. An event is in the batch of its span unless the span outlived the
+    /// collector's pass that took the event: an exporter that nests events in spans keeps the others
+    /// (see `Batch::events`, `EventRef::span_id`).
+    pub fn events(&self) -> impl Iterator<Item = EventRef<'a>> + 'a {
+        let (trace, span) = (self.record.trace_id, self.record.span_id);
+        self.batch.events().filter(move |e| e.record().span_id == span && e.record().trace_id == trace)
     }
 }
 

@@ -1,5 +1,7 @@
 //! Static call-site metadata, and the span kinds.
 
+use crate::events::filter::LevelCache;
+use crate::events::level::Level;
 use std::collections::HashMap;
 use std::panic::Location;
 use std::sync::Mutex;
@@ -34,10 +36,10 @@ impl SpanKind {
     }
 }
 
-/// Where a span comes from: built at compile time by `#[span]` as a `static`, so the hot path carries
-/// one pointer to it instead of copying strings.
+/// Where a span or an event comes from: built at compile time by `#[span]` or `event!` as a
+/// `static`, so the hot path carries one pointer to it instead of copying strings.
 #[derive(Debug)]
-#[repr(align(16))] // the record keeps status and sampling bits in the four low bits of its address
+#[repr(align(64))] // a record keeps status, sampling and field-type bits in the six low bits of its address
 pub struct CallSite {
     /// Span name.
     pub name: &'static str,
@@ -52,13 +54,53 @@ pub struct CallSite {
     /// Attributes every span of this call site has (a `#[step]`'s index and name), kept once here
     /// instead of in each record.
     pub attributes: &'static [(&'static str, crate::Value)],
+    /// Severity: an event's level (spans are `Info`).
+    pub level: Level,
+    /// An event's field names, in the order the call site gives them.
+    pub keys: &'static [&'static str],
+    /// This call site's verdict of the level filter, cached (see `events::filter`).
+    #[doc(hidden)]
+    pub filter: LevelCache,
 }
 
 impl CallSite {
     /// Used by the macros to build the `static`.
     #[doc(hidden)]
     pub const fn new(name: &'static str, kind: SpanKind, module: &'static str, file: &'static str, line: u32) -> Self {
-        CallSite { name, kind, module, file, line, attributes: &[] }
+        CallSite {
+            name,
+            kind,
+            module,
+            file,
+            line,
+            attributes: &[],
+            level: Level::Info,
+            keys: &[],
+            filter: LevelCache::new(),
+        }
+    }
+
+    /// An event's call site, used by `telem::event!`.
+    #[doc(hidden)]
+    pub const fn event(
+        name: &'static str,
+        level: Level,
+        module: &'static str,
+        file: &'static str,
+        line: u32,
+        keys: &'static [&'static str],
+    ) -> Self {
+        CallSite {
+            name,
+            kind: SpanKind::Internal,
+            module,
+            file,
+            line,
+            attributes: &[],
+            level,
+            keys,
+            filter: LevelCache::new(),
+        }
     }
 
     /// With attributes every span of the call site carries.

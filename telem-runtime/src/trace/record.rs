@@ -51,6 +51,8 @@ pub(crate) struct Extra {
     /// Start and end in Unix nanoseconds, for a span measured by the caller (`telem::record`) rather
     /// than by ticks.
     pub unix_times: Option<(u64, u64)>,
+    /// An event's message.
+    pub message: Option<Cow<'static, str>>,
 }
 
 /// An OpenTelemetry span link: a span this one relates to, with attributes of its own.
@@ -66,14 +68,14 @@ pub struct Link {
     pub attributes: Vec<(Cow<'static, str>, Value)>,
 }
 
-/// Mask of the two low bits of [`Record::site`] that hold the status code. `CallSite` is 16-aligned:
-/// the four low bits of its address are free.
+/// Mask of the two low bits of [`Record::site`] that hold the status code. `CallSite` is 64-aligned:
+/// the six low bits of its address are free (spans use four, events six: see `events::emit`).
 pub(crate) const STATUS_BITS: usize = 0b11;
 /// Site bit: the sampler said no; recorded only for the keep-errors rule.
 pub(crate) const UNSAMPLED: usize = 0b100;
 /// Site bit: the first span of its trace in this process (no parent, or a parent from elsewhere).
 pub(crate) const LOCAL_ROOT: usize = 0b1000;
-const SITE_BITS: usize = 0b1111;
+pub(crate) const SITE_BITS: usize = 0b11_1111;
 /// Status code of an error (with its message in the `Extra`, if any).
 pub(crate) const ERROR: usize = 2;
 /// Status code of a span an unwind went through without its payload being seen: error "panicked",
@@ -95,7 +97,7 @@ pub(crate) struct Record {
 }
 
 const _: () = assert!(std::mem::size_of::<Record>() == 64);
-const _: () = assert!(std::mem::align_of::<CallSite>() >= 16);
+const _: () = assert!(std::mem::align_of::<CallSite>() > SITE_BITS);
 
 impl Record {
     /// Packs a call site and a status code into one word.

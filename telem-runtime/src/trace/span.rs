@@ -632,7 +632,7 @@ impl SpanBuilder {
         // Interning a call site locks and allocates; a span started meanwhile on this thread (by an
         // allocator that records spans) is counted as dropped instead of interning again.
         if local::busy() {
-            local::LOST.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            local::LOST[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return OpenSpan::INACTIVE;
         }
         let (site, dynamic_name) = match self.name {

@@ -223,3 +223,9 @@ impl<T: fmt::Debug + ?Sized> ViaDebug for &Wrap<'_, T> {
 pub fn debug_value<T: fmt::Debug + ?Sized>(v: &T) -> Value {
     Value::Str(Cow::Owned(format!("{v:?}")))
 }
+
+/// The `Display` rendering of a value, as `%x` in `event!` records it.
+#[doc(hidden)]
+pub fn display_value<T: fmt::Display + ?Sized>(v: &T) -> Value {
+    Value::Str(Cow::Owned(v.to_string()))
+}

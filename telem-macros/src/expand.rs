@@ -115,7 +115,11 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
                         match #run {
                             ::core::result::Result::Ok(__telem_ok) => { #ok ::core::result::Result::Ok(__telem_ok) }
                             ::core::result::Result::Err(__telem_err) => {
-                                __telem_span.error(&__telem_err);
+                                __telem_span.error(&__telem_err, {
+                                    #[allow(unused_imports)]
+                                    use #p::{ViaDisplay as _, ViaError as _};
+                                    (&#p::Caught(&__telem_err)).__telem_sources()
+                                });
                                 ::core::result::Result::Err(__telem_err)
                             }
                         }
@@ -307,7 +311,11 @@ fn inspect_output(options: &Options, future: TokenStream, krate: &TokenStream) -
                 match #future.await {
                     ::core::result::Result::Ok(__telem_ok) => { #ret ::core::result::Result::Ok(__telem_ok) }
                     ::core::result::Result::Err(__telem_err) => {
-                        #krate::current_span().record_error(&__telem_err);
+                        #krate::current_span().error(&__telem_err, {
+                            #[allow(unused_imports)]
+                            use #krate::__private::{ViaDisplay as _, ViaError as _};
+                            (&#krate::__private::Caught(&__telem_err)).__telem_sources()
+                        });
                         ::core::result::Result::Err(__telem_err)
                     }
                 }

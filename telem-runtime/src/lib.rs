@@ -20,6 +20,7 @@ mod trace;
 
 pub use collect::local::ThreadInfo;
 pub use config::{Builder, Config, ConfigError, ConsoleMode, InitError};
+pub use events::exception::record_error;
 pub use events::level::Level;
 /// The local store: the exporter and the reader of its session files.
 #[cfg(feature = "store")]
@@ -43,6 +44,7 @@ pub use trace::value::{ToValue, Value};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::events::emit::{emit, enabled as event_enabled};
+    pub use crate::events::exception::{Caught, ViaDisplay, ViaError};
     pub use crate::events::level::Level;
     pub use crate::trace::callsite::{CallSite, SpanKind};
     pub use crate::trace::future::{FutureSpan, Instrumented, Parent};

@@ -2,5 +2,6 @@
 //! records), errors recorded the OpenTelemetry way, the panic hook and the fatal path, sessions.
 
 pub(crate) mod emit;
+pub(crate) mod exception;
 pub(crate) mod filter;
 pub(crate) mod level;

@@ -2,6 +2,8 @@
 
 use crate::clock;
 use crate::collect::local::{self, hot, running, Current, Pending};
+use crate::events::emit::Ids;
+use crate::events::exception::Exception;
 use crate::trace::callsite::{self, CallSite, SpanKind};
 use crate::trace::context::{Context, SAMPLED};
 use crate::trace::record::{Extra, Link, Record, Status, ERROR, LOCAL_ROOT, PANICKED, STATUS_BITS, UNSAMPLED};
@@ -254,6 +256,16 @@ impl OpenSpan {
         }
     }
 
+    /// Fails the span with `exception`'s message and records the `exception` event on it.
+    #[cold]
+    pub fn record_exception(&mut self, exception: Exception) {
+        if self.is_recording() {
+            self.set_status(exception.status());
+            let ids = Ids { trace: self.trace, span: self.id, sampled: self.flags as u8 & SAMPLED != 0 };
+            exception.record(Some(ids));
+        }
+    }
+
     /// Marks the span as failed by a panic unwinding through it, unless it already knows the panic's
     /// message (caught at the span's own boundary, see [`SpanGuard::run`]). A span that only sees the
     /// unwind (a manual span dropped by it) cannot tell which panic it is: it says "panicked" rather
@@ -433,10 +445,11 @@ impl SpanGuard {
         }
     }
 
-    /// `err`: the function returned `Err(error)`.
-    pub fn error<E: fmt::Display + ?Sized>(&mut self, error: &E) {
+    /// `err`: the function returned `Err(error)`; `sources` is its `source()` when it is a
+    /// `std::error::Error` (the macro finds out by autoref).
+    pub fn error<E: fmt::Display + ?Sized>(&mut self, error: &E, sources: Option<&(dyn std::error::Error + 'static)>) {
         if let Some(open) = self.open() {
-            open.set_status(Status::error(error));
+            open.record_exception(Exception::new(error, sources));
         }
     }
 
@@ -519,10 +532,11 @@ impl Span {
         self.0.set_status(status);
     }
 
-    /// Marks the span failed with the error's `Display`.
+    /// Marks the span failed with the error's `Display` and records an `exception` event on it
+    /// (see [`record_error`](crate::record_error), which also records the error's `source()` chain).
     pub fn record_error<E: fmt::Display + ?Sized>(&mut self, error: &E) {
-        if self.0.is_active() {
-            self.0.set_status(Status::error(error));
+        if self.0.is_recording() {
+            self.0.record_exception(Exception::new(error, None));
         }
     }
 
@@ -761,10 +775,22 @@ impl CurrentSpan {
         }
     }
 
-    /// Marks the current span failed with the error's `Display`.
+    /// Marks the current span failed with the error's `Display` and records an `exception` event on
+    /// it (see [`record_error`](crate::record_error), which also records the error's `source()` chain).
     pub fn record_error<E: fmt::Display + ?Sized>(&self, error: &E) {
+        self.record_exception(Exception::new(error, None));
+    }
+
+    /// The `exception` event and error status of `#[span(err)]` on a future.
+    #[doc(hidden)]
+    pub fn error<E: fmt::Display + ?Sized>(&self, error: &E, sources: Option<&(dyn std::error::Error + 'static)>) {
+        self.record_exception(Exception::new(error, sources));
+    }
+
+    fn record_exception(&self, exception: Exception) {
         if self.id != 0 {
-            self.set_status(Status::error(error));
+            self.set_status(exception.status());
+            exception.record(None);
         }
     }
 }

@@ -45,3 +45,97 @@ fn events_inside_a_span_carry_its_ids_and_events_outside_carry_none() {
     assert_eq!(stats.events.recorded, 2);
     assert_eq!(stats.events.exporter("memory").unwrap().exported, 2);
 }
+
+#[derive(Debug)]
+struct Outer(Middle);
+#[derive(Debug)]
+struct Middle(std::num::ParseIntError);
+
+impl std::fmt::Display for Outer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("cannot load the order")
+    }
+}
+impl std::fmt::Display for Middle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("bad quantity")
+    }
+}
+impl std::error::Error for Outer {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+impl std::error::Error for Middle {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+fn failure() -> Outer {
+    Outer(Middle("x".parse::<u32>().unwrap_err()))
+}
+
+#[telem::span]
+fn records_it() {
+    telem::record_error(&failure());
+}
+
+#[telem::span(err)]
+fn returns_it() -> Result<(), Outer> {
+    Err(failure())
+}
+
+#[telem::span]
+fn panics() {
+    panic!("boom {}", 7);
+}
+
+#[test]
+fn errors_become_exception_events_with_their_whole_chain() {
+    let (telem, memory) = common::start();
+    records_it();
+    let _ = returns_it();
+    let _ = std::panic::catch_unwind(panics);
+    assert!(telem.shutdown());
+    let spans = memory.spans();
+    let events = memory.events();
+    for name in ["records_it", "returns_it"] {
+        let span = spans.iter().find(|s| s.name == name).unwrap();
+        assert_eq!(span.status, telem::Status::Error("cannot load the order".into()), "{name}");
+        let exception: Vec<_> = events.iter().filter(|e| e.span_id == Some(span.span_id)).collect();
+        assert_eq!(exception.len(), 1, "{name}: {events:?}");
+        let e = exception[0];
+        assert_eq!((e.name.as_str(), e.level), ("exception", Level::Error));
+        assert_eq!(e.field("exception.message"), Some(&Value::from("cannot load the order")));
+        assert_eq!(e.field("exception.chain"), Some(&Value::from("bad quantity: invalid digit found in string")));
+        assert!(matches!(e.field("exception.type"), Some(Value::Str(t)) if t.ends_with("Outer")), "{e:?}");
+    }
+    let span = spans.iter().find(|s| s.name == "panics").unwrap();
+    assert_eq!(span.status, telem::Status::Error("boom 7".into()));
+    let e = events.iter().find(|e| e.span_id == Some(span.span_id)).expect("the panic's exception event");
+    assert_eq!(e.field("exception.message"), Some(&Value::from("boom 7")));
+    let location = format!("{}:", file!());
+    assert!(matches!(e.field("code.location"), Some(Value::Str(l)) if l.starts_with(&location)), "{e:?}");
+}
+
+#[test]
+fn eight_threads_of_events_are_accounted_for_exactly() {
+    let (telem, memory) = common::start_with(|b| b.ring_capacity(1024));
+    std::thread::scope(|s| {
+        for t in 0..8i64 {
+            s.spawn(move || {
+                for i in 0..100_000i64 {
+                    telem::info!("tick", thread = t, i = i);
+                }
+            });
+        }
+    });
+    assert!(telem.shutdown());
+    let stats = telem::stats();
+    let e = stats.events.exporter("memory").unwrap();
+    assert_eq!(stats.events.recorded, 800_000);
+    assert_eq!(e.recorded, e.exported + e.dropped + e.in_flight);
+    assert_eq!(e.in_flight, 0);
+    assert_eq!(memory.events().len() as u64, e.exported);
+}

@@ -27,7 +27,9 @@ fn quickstart_prints_spans_and_writes_a_store_of_trees() {
         .expect("cannot run cargo");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "quickstart failed:\n{stderr}");
-    let printed = stderr.lines().filter(|l| l.starts_with("[telem] ")).count();
+    // Span lines; event lines (`[telem] ERROR exception …`) name a level first.
+    let is_event = |l: &str| telem::Level::ALL.iter().any(|lv| l.starts_with(&format!("[telem] {lv} ")));
+    let printed = stderr.lines().filter(|l| l.starts_with("[telem] ") && !is_event(l)).count();
     assert!(printed >= 10, "expected span lines on stderr:\n{stderr}");
 
     let files: Vec<_> = std::fs::read_dir(&store).expect("store directory").map(|e| e.unwrap().path()).collect();

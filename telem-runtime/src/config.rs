@@ -22,6 +22,8 @@ pub const DEFAULT_BATCH_SIZE: usize = 4096;
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1 << 20;
 /// How long the guard returned by `init` waits for the exporters to drain when it drops.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the fatal path waits for the drain by default.
+pub const DEFAULT_FATAL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How the console exporter prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +108,7 @@ pub struct Config {
     pub(crate) batch_size: usize,
     pub(crate) queue_capacity: usize,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) fatal_timeout: Duration,
     pub(crate) console: ConsoleMode,
     pub(crate) store: bool,
     pub(crate) store_dir: PathBuf,
@@ -175,6 +178,7 @@ pub struct Builder {
     batch_size: Option<usize>,
     queue_capacity: Option<usize>,
     shutdown_timeout: Option<Duration>,
+    fatal_timeout: Option<Duration>,
     console: Option<ConsoleMode>,
     store_dir: Option<PathBuf>,
     switches: Vec<(String, bool)>,
@@ -225,6 +229,12 @@ impl Builder {
     /// `Duration::MAX` waits without limit).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = Some(timeout);
+        self
+    }
+    /// How long a panic that ends the process (`panic = "abort"`, or the main thread's) waits for
+    /// what was recorded to be drained before it goes on (default 5 s).
+    pub fn fatal_timeout(mut self, timeout: Duration) -> Self {
+        self.fatal_timeout = Some(timeout);
         self
     }
     /// The console exporter's mode (else `TELEM_CONSOLE`).
@@ -402,6 +412,7 @@ impl Builder {
             batch_size,
             queue_capacity,
             shutdown_timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+            fatal_timeout: self.fatal_timeout.unwrap_or(DEFAULT_FATAL_TIMEOUT),
             console: console_mode,
             store: switch("store").or(store.map(Value::bool)).unwrap_or(true),
             store_dir: self

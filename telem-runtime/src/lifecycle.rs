@@ -116,12 +116,15 @@ fn start(mut builder: Builder, strict: bool) -> Result<Telem, InitError> {
     exporters.append(&mut builder.instances);
     local::RING_CAPACITY.store(config.ring_capacity, Ordering::Relaxed);
     local::BATCH_SIZE.store(config.batch_size, Ordering::Relaxed);
+    let fatal_ms = config.fatal_timeout.as_millis().min(u64::MAX as u128) as u64;
     crate::trace::sampler::install(&config.sampler, config.keep_errors);
     let rt = Runtime::start(config, exporters).map_err(|e| InitError::Exporter {
         name: "collector".into(),
         error: crate::export::ExportError(format!("cannot start a thread: {e}")),
     })?;
     *slot = Some(rt.clone());
+    crate::events::fatal::FATAL_TIMEOUT_MS.store(fatal_ms, Ordering::Relaxed);
+    crate::events::fatal::install();
     STATE.store(RUNNING, Ordering::Release);
     Ok(Telem { runtime: Some(rt) })
 }
@@ -129,8 +132,13 @@ fn start(mut builder: Builder, strict: bool) -> Result<Telem, InitError> {
 /// Hands everything recorded so far to the exporters and waits (up to 5 s) until each has exported and
 /// flushed it. True when all did in time. A no-op returning true when telem is not running.
 pub fn flush() -> bool {
+    flush_for(Duration::from_secs(5))
+}
+
+/// [`flush`] with its own bound.
+pub(crate) fn flush_for(timeout: Duration) -> bool {
     match runtime() {
-        Some(rt) if rt.is_running() => rt.flush(Duration::from_secs(5)),
+        Some(rt) if rt.is_running() => rt.flush(timeout),
         _ => true,
     }
 }

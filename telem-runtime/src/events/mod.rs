@@ -3,5 +3,6 @@
 
 pub(crate) mod emit;
 pub(crate) mod exception;
+pub(crate) mod fatal;
 pub(crate) mod filter;
 pub(crate) mod level;

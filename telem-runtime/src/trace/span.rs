@@ -4,6 +4,7 @@ use crate::clock;
 use crate::collect::local::{self, hot, running, Current, Pending};
 use crate::events::emit::Ids;
 use crate::events::exception::Exception;
+use crate::events::fatal;
 use crate::trace::callsite::{self, CallSite, SpanKind};
 use crate::trace::context::{Context, SAMPLED};
 use crate::trace::record::{Extra, Link, Record, Status, ERROR, LOCAL_ROOT, PANICKED, STATUS_BITS, UNSAMPLED};
@@ -103,7 +104,22 @@ impl OpenSpan {
         if enter {
             h.span.set(id);
         }
-        OpenSpan::opened(site, id, Current { trace, span: parent, flags }, || parent == 0 || parent == h.remote.get())
+        let open = OpenSpan::opened(site, id, Current { trace, span: parent, flags }, || {
+            parent == 0 || parent == h.remote.get()
+        });
+        if enter && open.is_recording() {
+            // Only where a panic aborts (else a no-op): the fatal hook ends the spans open in scope.
+            fatal::open::opened(|| Record {
+                trace_id: open.trace,
+                site: open.site,
+                span_id: open.id,
+                parent_id: open.parent,
+                start: open.start,
+                end: 0,
+                extra: None,
+            });
+        }
+        open
     }
 
     /// Starts a span under an explicit parent context (`None`: a new trace). Does not make it current.
@@ -272,16 +288,29 @@ impl OpenSpan {
     /// than guess from an earlier, possibly unrelated one.
     #[cold]
     pub fn mark_panicked(&mut self) {
-        // Status bits only, no allocation: an allocator that records spans may be what is unwinding.
+        // Status bits first, no allocation: an allocator that records spans may be what is unwinding
+        // (then it is busy, and no `exception` event is made either).
         if self.is_recording() && self.site & STATUS_BITS < ERROR {
             self.site = (self.site & !STATUS_BITS) | PANICKED;
+            if !local::busy() {
+                self.panic_event(fatal::panic_exception(None));
+            }
         }
     }
 
-    /// Marks the span as failed by the panic whose payload is `payload`.
+    /// Marks the span as failed by the panic whose payload is `payload`, with an `exception` event.
     #[cold]
     pub fn mark_panicked_by(&mut self, payload: &(dyn std::any::Any + Send)) {
-        self.set_status(Status::Error(local::panic_text(payload)));
+        let message = local::panic_text(payload);
+        self.set_status(Status::Error(message.clone()));
+        self.panic_event(fatal::panic_exception(Some(message)));
+    }
+
+    /// The `exception` event of a panic on this span (its status is already set).
+    fn panic_event(&self, exception: Exception) {
+        if self.is_recording() {
+            exception.record(Some(Ids { trace: self.trace, span: self.id, sampled: self.flags as u8 & SAMPLED != 0 }));
+        }
     }
 
     /// Ends a span that was made current where it started (`start_running(_, true)`): restores what
@@ -328,6 +357,7 @@ impl OpenSpan {
         // any other, where the stopped runtime counts it as dropped ("ended after shutdown", the same
         // path as one that saw telem running an instant before that drain) and the next `init` purges it.
         let site = std::mem::replace(&mut self.site, 0);
+        fatal::open::closed(self.id);
         let extra = self.take_extra();
         // Copies, not references, in the closure: a span's address taken anywhere keeps the whole
         // guard in memory, where registers would do.

@@ -121,11 +121,12 @@ pub use telem_macros::flow;
 pub use telem_macros::step;
 
 pub use telem_runtime::{
-    current_span, flush, in_span, init, record, record_error, shutdown, spawn, stats, try_init, with_current_context,
-    Attributes, Batch, Builder, CallSite, Config, ConfigError, ConsoleMode, Context, ContextGuard, CurrentSpan,
-    Entered, EventData, EventRef, EventStats, ExportError, Exporter, ExporterRegistration, ExporterStats, Fields,
-    FinishedSpan, FutureExt, InitError, IntoParent, Level, Link, Sampler, Span, SpanBuilder, SpanData, SpanId,
-    SpanKind, SpanRef, Stats, Status, Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value, WithContext,
+    capture, capture_fatal, capture_future, capture_future_fatal, current_span, flush, in_span, init, record,
+    record_error, shutdown, spawn, stats, try_init, with_current_context, Attributes, Batch, Builder, CallSite,
+    Captured, Config, ConfigError, ConsoleMode, Context, ContextGuard, CurrentSpan, Entered, EventData, EventRef,
+    EventStats, ExportError, Exporter, ExporterRegistration, ExporterStats, Fields, FinishedSpan, FutureExt, InitError,
+    IntoParent, Level, Link, Outcome, Sampler, Span, SpanBuilder, SpanData, SpanId, SpanKind, SpanRef, Stats, Status,
+    Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value, WithContext,
 };
 
 /// W3C Trace Context and Baggage across process boundaries.

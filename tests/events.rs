@@ -139,3 +139,19 @@ fn eight_threads_of_events_are_accounted_for_exactly() {
     assert_eq!(e.in_flight, 0);
     assert_eq!(memory.events().len() as u64, e.exported);
 }
+
+#[test]
+fn capture_records_a_panic_or_an_err_and_hands_it_back() {
+    let (telem, memory) = common::start();
+    let parsed: Result<u32, std::num::ParseIntError> = telem::in_span("boundary", |_| telem::capture(|| "x".parse()));
+    assert!(parsed.is_err());
+    let unwound = std::panic::catch_unwind(|| telem::capture(|| -> () { panic!("task died") }));
+    assert_eq!(unwound.unwrap_err().downcast_ref::<&str>(), Some(&"task died"), "the unwind goes on unchanged");
+    assert!(telem.shutdown());
+    let events = memory.events();
+    let messages: Vec<_> = events.iter().filter_map(|e| e.field("exception.message").cloned()).collect();
+    assert_eq!(messages, [Value::from("invalid digit found in string"), Value::from("task died")]);
+    let boundary = memory.spans().into_iter().find(|s| s.name == "boundary").unwrap();
+    assert_eq!(events[0].span_id, Some(boundary.span_id));
+    assert!(boundary.status != telem::Status::Unset);
+}

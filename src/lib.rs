@@ -121,8 +121,8 @@ pub use telem_macros::flow;
 pub use telem_macros::step;
 
 pub use telem_runtime::{
-    capture, capture_fatal, capture_future, capture_future_fatal, current_span, flush, in_span, init, record,
-    record_error, shutdown, spawn, stats, try_init, with_current_context, Attributes, Batch, Builder, CallSite,
+    capture, capture_fatal, capture_future, capture_future_fatal, current_span, flush, in_span, init, new_session,
+    record, record_error, shutdown, spawn, stats, try_init, with_current_context, Attributes, Batch, Builder, CallSite,
     Captured, Config, ConfigError, ConsoleMode, Context, ContextGuard, CurrentSpan, Entered, EventData, EventRef,
     EventStats, ExportError, Exporter, ExporterRegistration, ExporterStats, Fields, FinishedSpan, FutureExt, InitError,
     IntoParent, Level, Link, Outcome, Sampler, Span, SpanBuilder, SpanData, SpanId, SpanKind, SpanRef, Stats, Status,

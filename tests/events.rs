@@ -17,7 +17,14 @@ fn events_inside_a_span_carry_its_ids_and_events_outside_carry_none() {
     lookup("user:123");
     assert!(telem.shutdown());
     let spans = memory.spans();
-    let events = memory.events();
+    let all = memory.events();
+    let (sessions, events): (Vec<_>, Vec<_>) = all.iter().cloned().partition(|e| e.name.starts_with("session."));
+    assert_eq!(sessions.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["session.start", "session.end"]);
+    assert_eq!(sessions[0].session_index, 0);
+    assert_eq!(sessions[1].session_index, all.iter().map(|e| e.session_index).max().unwrap());
+    let mut indices: Vec<u64> = all.iter().map(|e| e.session_index).collect();
+    indices.sort();
+    assert_eq!(indices, (0..all.len() as u64).collect::<Vec<_>>(), "one index per event, none skipped");
     assert_eq!(spans.len(), 1);
     let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["outside", "cache.miss"], "the debug event is below the default level");
@@ -42,8 +49,8 @@ fn events_inside_a_span_carry_its_ids_and_events_outside_carry_none() {
     assert!(miss.session_index > outside.session_index);
 
     let stats = telem::stats();
-    assert_eq!(stats.events.recorded, 2);
-    assert_eq!(stats.events.exporter("memory").unwrap().exported, 2);
+    assert_eq!(stats.events.recorded, 4, "two events and the session's start and end");
+    assert_eq!(stats.events.exporter("memory").unwrap().exported, 4);
 }
 
 #[derive(Debug)]
@@ -134,7 +141,7 @@ fn eight_threads_of_events_are_accounted_for_exactly() {
     assert!(telem.shutdown());
     let stats = telem::stats();
     let e = stats.events.exporter("memory").unwrap();
-    assert_eq!(stats.events.recorded, 800_000);
+    assert_eq!(stats.events.recorded, 800_002, "and session.start, session.end");
     assert_eq!(e.recorded, e.exported + e.dropped + e.in_flight);
     assert_eq!(e.in_flight, 0);
     assert_eq!(memory.events().len() as u64, e.exported);
@@ -149,9 +156,36 @@ fn capture_records_a_panic_or_an_err_and_hands_it_back() {
     assert_eq!(unwound.unwrap_err().downcast_ref::<&str>(), Some(&"task died"), "the unwind goes on unchanged");
     assert!(telem.shutdown());
     let events = memory.events();
-    let messages: Vec<_> = events.iter().filter_map(|e| e.field("exception.message").cloned()).collect();
+    let exceptions: Vec<_> = events.iter().filter(|e| e.name == "exception").collect();
+    let messages: Vec<_> = exceptions.iter().filter_map(|e| e.field("exception.message").cloned()).collect();
     assert_eq!(messages, [Value::from("invalid digit found in string"), Value::from("task died")]);
     let boundary = memory.spans().into_iter().find(|s| s.name == "boundary").unwrap();
-    assert_eq!(events[0].span_id, Some(boundary.span_id));
+    assert_eq!(exceptions[0].span_id, Some(boundary.span_id));
     assert!(boundary.status != telem::Status::Unset);
+}
+
+#[test]
+fn new_session_ends_one_and_starts_the_next() {
+    let (telem, memory) = common::start();
+    telem::info!("first");
+    assert!(telem::new_session());
+    telem::info!("second");
+    assert!(telem.shutdown());
+    let events = memory.events();
+    let names: Vec<_> = events.iter().map(|e| (e.name.as_str(), e.session_index)).collect();
+    assert_eq!(
+        names,
+        [
+            ("session.start", 0),
+            ("first", 1),
+            ("session.end", 2),
+            ("session.start", 0),
+            ("second", 1),
+            ("session.end", 2)
+        ]
+    );
+    let id = |i: usize| events[i].field("session.id").cloned();
+    assert_eq!(id(0), id(2));
+    assert_eq!(id(3), id(5));
+    assert_ne!(id(0), id(3), "a new id");
 }

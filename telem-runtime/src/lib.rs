@@ -30,7 +30,7 @@ pub use export::{
     Attributes, Batch, EventData, EventRef, ExportError, Exporter, ExporterRegistration, Fields, SpanData, SpanRef,
 };
 pub use ids::{SpanId, TraceId};
-pub use lifecycle::{flush, init, shutdown, stats, try_init, EventStats, ExporterStats, Stats, Telem};
+pub use lifecycle::{flush, init, new_session, shutdown, stats, try_init, EventStats, ExporterStats, Stats, Telem};
 pub use propagation::TraceparentError;
 pub use trace::callsite::{CallSite, SpanKind};
 pub use trace::context::{spawn, Context, ContextGuard};

@@ -135,6 +135,16 @@ pub fn flush() -> bool {
     flush_for(Duration::from_secs(5))
 }
 
+/// Ends the current session (its `session.end` event, after everything recorded so far) and starts
+/// a new one with a new id (its `session.start`, session index 0 again), waiting up to 5 s for the
+/// collector to do it. True when it did; false when telem is not running.
+pub fn new_session() -> bool {
+    match runtime() {
+        Some(rt) if rt.is_running() => rt.new_session(Duration::from_secs(5)),
+        _ => false,
+    }
+}
+
 /// [`flush`] with its own bound.
 pub(crate) fn flush_for(timeout: Duration) -> bool {
     match runtime() {

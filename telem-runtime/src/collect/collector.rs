@@ -17,6 +17,7 @@ use crate::collect::ring::{Ring, Run};
 use crate::collect::tail::{Tail, TailCounts};
 use crate::collect::Signal;
 use crate::config::Config;
+use crate::events::session;
 use crate::export::{Batch, Chunk, Exporter};
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -333,6 +334,26 @@ pub(crate) struct Runtime {
     tail_counts: TailCounts,
     /// The session index the next event taken gets (events are numbered as they are batched).
     event_index: AtomicU64,
+    /// The current session's id.
+    session: AtomicU128Cell,
+    /// Session events the collector made (recorded, without a ring).
+    session_events: AtomicU64,
+    /// `new_session()` calls asked for, and session rotations done.
+    rotate_requested: AtomicU64,
+    rotated: AtomicU64,
+}
+
+/// A `u128` behind a mutex (std has no 128-bit atomic): read once per dispatched batch.
+#[derive(Default)]
+struct AtomicU128Cell(Mutex<u128>);
+
+impl AtomicU128Cell {
+    fn get(&self) -> u128 {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn set(&self, v: u128) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = v;
+    }
 }
 
 impl Runtime {
@@ -389,6 +410,10 @@ impl Runtime {
             tail: Mutex::new(config_tail),
             tail_counts: TailCounts::default(),
             event_index: AtomicU64::new(0),
+            session: AtomicU128Cell(Mutex::new(session::new_id())),
+            session_events: AtomicU64::new(0),
+            rotate_requested: AtomicU64::new(0),
+            rotated: AtomicU64::new(0),
         });
         let r = rt.clone();
         let handle = std::thread::Builder::new().name("telem-collector".into()).spawn(move || r.collect());
@@ -409,6 +434,7 @@ impl Runtime {
     fn collect(self: Arc<Self>) {
         let _ = IS_COLLECTOR.try_with(|c| c.set(true));
         let mut batch = Batcher::default();
+        self.session_event(&mut batch, &session::START);
         if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| {
             self.passes(&mut batch);
         })) {
@@ -426,6 +452,7 @@ impl Runtime {
             if let Some(tail) = self.tail.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
                 tail.finish(&self.tail_counts);
             }
+            self.session_event(&mut batch, &session::END);
             let taken = totals();
             for s in Signal::ALL {
                 self.final_taken[s as usize].store(taken[s as usize].taken, Ordering::Release);
@@ -457,6 +484,12 @@ impl Runtime {
             let stopping = self.phase.load(Ordering::Acquire) != RUNNING;
             if stopping {
                 return;
+            }
+            let rotate = self.rotate_requested.load(Ordering::Acquire);
+            if rotate > self.rotated.load(Ordering::Acquire) {
+                self.rotate_session(batch);
+                self.rotated.store(rotate, Ordering::Release);
+                notify(&self.signal);
             }
             let flush = self.flush_requested.load(Ordering::Acquire);
             let since = last_pass.elapsed();
@@ -553,6 +586,44 @@ impl Runtime {
             }
         }
         fullest
+    }
+
+    /// Ends the session and starts the next: everything recorded so far goes out under the old one,
+    /// closed by its `session.end`; the new one starts at index 0 with its `session.start`.
+    fn rotate_session(&self, batch: &mut Batcher) {
+        wait_handoffs();
+        {
+            let _taking = taking();
+            self.drain_rings(true, batch);
+        }
+        self.session_event(batch, &session::END);
+        batch.dispatch(self);
+        let id = session::new_id();
+        self.session.set(id);
+        self.event_index.store(0, Ordering::Release);
+        self.session_event(batch, &session::START);
+    }
+
+    /// Adds the current session's `site` event to the batch, counted as recorded.
+    fn session_event(&self, batch: &mut Batcher, site: &'static crate::CallSite) {
+        self.session_events.fetch_add(1, Ordering::AcqRel);
+        batch.add(self, session::THREAD, Signal::Events, session::event(site, self.session.get()));
+    }
+
+    /// Ends the current session and starts a new one (see `telem::new_session`). True when the
+    /// collector did so within `timeout`.
+    pub fn new_session(&self, timeout: Duration) -> bool {
+        let generation = self.rotate_requested.fetch_add(1, Ordering::AcqRel) + 1;
+        self.wake_collector();
+        let deadline = Deadline::after(timeout);
+        let mut guard = self.signal.0.lock().unwrap_or_else(|e| e.into_inner());
+        while self.rotated.load(Ordering::Acquire) < generation {
+            if !self.is_running() || deadline.passed() {
+                return false;
+            }
+            guard = self.signal.1.wait_timeout(guard, Duration::from_millis(10)).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        true
     }
 
     /// A producer's hand-off of its full ring (see [`hand_off`]).
@@ -692,12 +763,15 @@ impl Runtime {
             .collect();
         // The rule's counters next, before the rings': what they count was taken from a ring first.
         let sampled_out = self.tail_counts.sampled_out.load(Ordering::Acquire);
+        let made = self.session_events.load(Ordering::Acquire);
         let tail_dropped = self.tail_counts.dropped.load(Ordering::Acquire);
         let stopped = self.phase.load(Ordering::Acquire) == STOPPED;
         let t = totals();
-        let signal = |s: Signal, sampled_out: u64, tail_dropped: u64| {
+        // `extra`: recorded without a ring (the session events); `sampled_out`: recorded in a ring, then
+        // discarded by the keep-errors rule.
+        let signal = |s: Signal, extra: u64, sampled_out: u64, tail_dropped: u64| {
             let (t, base) = (&t[s as usize], &self.base[s as usize]);
-            let recorded = t.recorded() - base.recorded_from() - sampled_out;
+            let recorded = t.recorded() + extra - base.recorded_from() - sampled_out;
             // After the final drain, what is still pushed into a ring ended after shutdown: dropped.
             let late = if stopped { t.pushed - self.final_taken[s as usize].load(Ordering::Acquire) } else { 0 };
             let ring_dropped = t.dropped - base.dropped + late;
@@ -723,8 +797,8 @@ impl Runtime {
                 .collect();
             (recorded, ring_dropped, if stopped { 0 } else { t.pushed - t.taken }, exporters)
         };
-        let (recorded, ring_dropped, in_rings, exporters) = signal(Signal::Spans, sampled_out, tail_dropped);
-        let events = signal(Signal::Events, 0, 0);
+        let (recorded, ring_dropped, in_rings, exporters) = signal(Signal::Spans, 0, sampled_out, tail_dropped);
+        let events = signal(Signal::Events, made, 0, 0);
         crate::lifecycle::Stats {
             recorded,
             ring_dropped,
@@ -818,6 +892,7 @@ impl Batcher {
             events: std::mem::take(&mut self.events),
             clock,
             service: rt.service.clone(),
+            session: rt.session.get(),
             len: std::mem::take(&mut self.len),
             events_len: std::mem::take(&mut self.events_len),
         });

@@ -7,3 +7,4 @@ pub(crate) mod exception;
 pub(crate) mod fatal;
 pub(crate) mod filter;
 pub(crate) mod level;
+pub(crate) mod session;

@@ -113,6 +113,7 @@ pub struct Batch {
     pub(crate) events: Vec<Chunk>,
     pub(crate) clock: Converter,
     pub(crate) service: std::sync::Arc<str>,
+    pub(crate) session: u128,
     pub(crate) len: usize,
     pub(crate) events_len: usize,
 }
@@ -148,6 +149,12 @@ impl Batch {
                 .enumerate()
                 .map(move |(i, record)| EventRef::new(record, c.thread, &self.clock, c.index + i as u64))
         })
+    }
+
+    /// The id of the session the batch belongs to (random, 128 bits; 32 hex digits in the
+    /// `session.id` resource attribute).
+    pub fn session_id(&self) -> u128 {
+        self.session
     }
 
     /// The service name (`OTEL_SERVICE_NAME` or the builder's).

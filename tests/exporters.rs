@@ -145,3 +145,38 @@ fn the_console_prints_one_line_per_span_whatever_the_span_carries() {
     assert!(lines[0].ends_with(r#"{note: "first\nsecond \"quoted\"", count: 3}"#), "{}", lines[0]);
     assert!(lines[1].ends_with(r#"{who: "ann"}"#), "{}", lines[1]);
 }
+
+#[test]
+fn the_console_prints_events_as_text_and_as_json_lines() {
+    let (text, json) = (Shared::default(), Shared::default());
+    let telem = telem::Builder::new()
+        .exporter("console", false)
+        .exporter("store", false)
+        .with_exporter("text", telem::exporters::Console::with_writer(telem::ConsoleMode::Text, text.clone()))
+        .with_exporter("json", telem::exporters::Console::with_writer(telem::ConsoleMode::Json, json.clone()))
+        .try_init()
+        .unwrap();
+    telem::in_span("work", |_| telem::warn!("cache.miss", key = "a\nb", hit = false; "missed {}", 1));
+    telem::info!("outside", n = 2);
+    assert!(telem.shutdown());
+    let text = String::from_utf8(text.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "two events and a span, no session lines:\n{text}");
+    assert_eq!(lines[0], r#"[telem] WARN cache.miss "missed 1" {key: "a\nb", hit: false}"#);
+    assert!(lines[1].starts_with("[telem] work ok "), "{text}");
+    assert_eq!(lines[2], "[telem] INFO outside {n: 2}");
+
+    let json = String::from_utf8(json.0.lock().unwrap().clone()).unwrap();
+    let objects: Vec<serde_json::Value> = json.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let miss = objects.iter().find(|o| o["name"] == "cache.miss").expect("the event line");
+    let span = objects.iter().find(|o| o["name"] == "work").expect("the span line");
+    assert_eq!(miss["level"], "WARN");
+    assert_eq!(miss["message"], "missed 1");
+    assert_eq!(miss["fields"], serde_json::json!({"key": "a\nb", "hit": false}));
+    assert_eq!(miss["trace_id"], span["trace_id"]);
+    assert_eq!(miss["span_id"], span["span_id"]);
+    let stamp = miss["timestamp"].as_str().unwrap();
+    assert!(stamp.len() == 30 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T', "RFC 3339 with ns: {stamp}");
+    let outside = objects.iter().find(|o| o["name"] == "outside").unwrap();
+    assert_eq!(outside["span_id"], serde_json::Value::Null);
+}

@@ -311,11 +311,10 @@ fn inspect_output(options: &Options, future: TokenStream, krate: &TokenStream) -
                 match #future.await {
                     ::core::result::Result::Ok(__telem_ok) => { #ret ::core::result::Result::Ok(__telem_ok) }
                     ::core::result::Result::Err(__telem_err) => {
-                        #krate::current_span().error(&__telem_err, {
-                            #[allow(unused_imports)]
-                            use #krate::__private::{ViaDisplay as _, ViaError as _};
-                            (&#krate::__private::Caught(&__telem_err)).__telem_sources()
-                        });
+                        // The error's type is not known yet where this is checked (the future's output
+                        // is inferred), so the autoref that finds a `source()` chain cannot run here:
+                        // the exception event has the type and message.
+                        #krate::current_span().error(&__telem_err, ::core::option::Option::None);
                         ::core::result::Result::Err(__telem_err)
                     }
                 }

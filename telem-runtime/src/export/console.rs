@@ -6,7 +6,8 @@
 //! [telem] WARN cache.miss "missed user:123" {key: "user:123", hit: false}
 //! ```
 //! A span whose status is unset or ok prints `ok`; the store keeps the exact status. Within a batch,
-//! lines come in time order (a span at its end, an event when it happened).
+//! lines come in time order (a span at its end, an event when it happened). `session.start` and
+//! `session.end` are not printed.
 
 use super::{Batch, EventRef, ExportError, Exporter, SpanRef};
 use crate::config::{Config, ConsoleMode};
@@ -112,7 +113,8 @@ impl Exporter for Console {
         let json = self.mode == ConsoleMode::Json;
         // Spans at their end and events when they happened, merged in time order.
         let mut spans = batch.spans().peekable();
-        let mut events = batch.events().peekable();
+        // Session bookkeeping is for the store and the backends, not for a terminal.
+        let mut events = batch.events().filter(|e| !e.is_session()).peekable();
         loop {
             let span_first = match (spans.peek(), events.peek()) {
                 (Some(s), Some(e)) => s.end_unix_ns() <= e.time_unix_ns(),

@@ -29,6 +29,12 @@ impl<'a> EventRef<'a> {
         self.record
     }
 
+    /// `session.start` or `session.end`, made by telem itself.
+    pub(crate) fn is_session(&self) -> bool {
+        let site = self.record.call_site();
+        std::ptr::eq(site, &crate::events::session::START) || std::ptr::eq(site, &crate::events::session::END)
+    }
+
     /// The event's name (`cache.miss`, `exception`, `session.start`, a `log` target …).
     pub fn name(&self) -> &'a str {
         self.record.call_site().name

@@ -21,11 +21,11 @@ use crate::trace::value::Value;
 use std::borrow::Cow;
 use std::fmt;
 
-/// A destination for finished spans. Each exporter runs on its own thread, so a slow one never holds
-/// up the application or the other exporters; a batch it fails (or panics) on is counted as dropped
-/// for it alone.
+/// A destination for finished spans and events. Each exporter runs on its own thread, so a slow one
+/// never holds up the application or the other exporters; a batch it fails (or panics) on is counted
+/// as dropped for it alone (its spans and its events).
 pub trait Exporter: Send + 'static {
-    /// Receives one batch of finished spans.
+    /// Receives one batch of finished spans ([`Batch::spans`]) and events ([`Batch::events`]).
     fn export(&mut self, batch: &Batch) -> Result<(), ExportError>;
 
     /// Makes everything exported so far durable or visible (called by `telem::flush()`).

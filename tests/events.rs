@@ -189,3 +189,34 @@ fn new_session_ends_one_and_starts_the_next() {
     assert_eq!(id(3), id(5));
     assert_ne!(id(0), id(3), "a new id");
 }
+
+mod db {
+    pub fn query() {
+        telem::debug!("db.query", rows = 3);
+        telem::trace!("db.row");
+    }
+}
+
+#[test]
+fn telem_level_directives_choose_what_is_recorded() {
+    std::env::set_var("TELEM_LEVEL", "warn,events::db=debug");
+    let (telem, memory) = common::start();
+    telem::info!("dropped.by.the.default");
+    telem::warn!("kept");
+    db::query();
+    assert!(telem.shutdown());
+    let names: Vec<String> =
+        memory.events().into_iter().map(|e| e.name).filter(|n| !n.starts_with("session.")).collect();
+    assert_eq!(names, ["kept", "db.query"]);
+    assert_eq!(telem::stats().events.recorded, 4, "below the level is not recorded at all");
+}
+
+#[test]
+fn an_invalid_level_names_the_variable_and_the_value() {
+    std::env::set_var("TELEM_LEVEL", "loud");
+    let message = common::try_start().unwrap_err().to_string();
+    assert!(message.contains("TELEM_LEVEL") && message.contains("\"loud\""), "{message}");
+    std::env::remove_var("TELEM_LEVEL");
+    let message = telem::Builder::new().level("info,x=noisy").try_init().unwrap_err().to_string();
+    assert!(message.contains("Builder::level") && message.contains("x=noisy"), "{message}");
+}

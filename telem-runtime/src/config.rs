@@ -1,5 +1,6 @@
 //! Configuration: a builder, with the environment read underneath it (a value set in the builder wins).
 
+use crate::events::filter::Filter;
 use crate::export::Exporter;
 use crate::trace::sampler::Sampler;
 use std::fmt;
@@ -109,6 +110,7 @@ pub struct Config {
     pub(crate) queue_capacity: usize,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) fatal_timeout: Duration,
+    pub(crate) level: Filter,
     pub(crate) console: ConsoleMode,
     pub(crate) store: bool,
     pub(crate) store_dir: PathBuf,
@@ -126,6 +128,10 @@ impl Config {
     /// Whether the keep-errors tail rule is on.
     pub fn keep_errors(&self) -> bool {
         self.keep_errors
+    }
+    /// The minimum level of events.
+    pub fn level(&self) -> &Filter {
+        &self.level
     }
     /// Whether recording is on.
     pub fn enabled(&self) -> bool {
@@ -179,6 +185,7 @@ pub struct Builder {
     queue_capacity: Option<usize>,
     shutdown_timeout: Option<Duration>,
     fatal_timeout: Option<Duration>,
+    level: Option<String>,
     console: Option<ConsoleMode>,
     store_dir: Option<PathBuf>,
     switches: Vec<(String, bool)>,
@@ -229,6 +236,12 @@ impl Builder {
     /// `Duration::MAX` waits without limit).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = Some(timeout);
+        self
+    }
+    /// The minimum level of events, as directives: `"warn"`, `"info,my_crate::db=debug"` (else
+    /// `TELEM_LEVEL`, else `info`). See [`Filter::parse`].
+    pub fn level(mut self, directives: impl Into<String>) -> Self {
+        self.level = Some(directives.into());
         self
     }
     /// How long a panic that ends the process (`panic = "abort"`, or the main thread's) waits for
@@ -327,6 +340,14 @@ impl Builder {
             Some(true) => Some(Value::Num(DEFAULT_KEEP_ERRORS_TRACES)),
             None => v.parse::<usize>().ok().map(Value::Num),
         });
+        let env_level = read("TELEM_LEVEL", LEVEL, &|v| Filter::parse(v).ok().map(|_| Value::Str(v.into())));
+        let level = match self.level.take() {
+            Some(directives) => Filter::parse(&directives).map_err(|_| {
+                errors.push(ConfigError { setting: "Builder::level", value: directives.clone(), expected: LEVEL })
+            }),
+            None => Ok(env_level.map(|v| Filter::parse(&v.string()).unwrap_or_default()).unwrap_or_default()),
+        }
+        .unwrap_or_default();
         let env_sampler = env("OTEL_TRACES_SAMPLER").filter(|v| !v.trim().is_empty()).and_then(|name| {
             let arg = env("OTEL_TRACES_SAMPLER_ARG").filter(|v| !v.trim().is_empty());
             Sampler::parse(&name, arg.as_deref()).map_err(|e| errors.push(e)).ok()
@@ -413,6 +434,7 @@ impl Builder {
             queue_capacity,
             shutdown_timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
             fatal_timeout: self.fatal_timeout.unwrap_or(DEFAULT_FATAL_TIMEOUT),
+            level,
             console: console_mode,
             store: switch("store").or(store.map(Value::bool)).unwrap_or(true),
             store_dir: self
@@ -435,6 +457,8 @@ struct Rule {
     valid: fn(&Value) -> bool,
 }
 
+const LEVEL: &str = "comma-separated directives such as `warn,my_crate::db=debug` \
+(levels: trace, debug, info, warn, error, critical, off; a bare word is a level)";
 const KEEP_ERRORS: &str = "a number of traces to hold, 0 (off) to 2^20, or one of on, off";
 /// The traces `TELEM_KEEP_ERRORS=on` holds at most.
 pub const DEFAULT_KEEP_ERRORS_TRACES: usize = 1024;

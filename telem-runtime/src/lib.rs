@@ -22,6 +22,7 @@ pub use collect::local::ThreadInfo;
 pub use config::{Builder, Config, ConfigError, ConsoleMode, InitError};
 pub use events::capture::{capture, capture_fatal, capture_future, capture_future_fatal, Captured, Outcome};
 pub use events::exception::record_error;
+pub use events::filter::{Filter, FilterError};
 pub use events::level::Level;
 /// The local store: the exporter and the reader of its session files.
 #[cfg(feature = "store")]

@@ -118,6 +118,7 @@ fn start(mut builder: Builder, strict: bool) -> Result<Telem, InitError> {
     local::BATCH_SIZE.store(config.batch_size, Ordering::Relaxed);
     let fatal_ms = config.fatal_timeout.as_millis().min(u64::MAX as u128) as u64;
     crate::trace::sampler::install(&config.sampler, config.keep_errors);
+    crate::events::filter::install(config.level.clone());
     let rt = Runtime::start(config, exporters).map_err(|e| InitError::Exporter {
         name: "collector".into(),
         error: crate::export::ExportError(format!("cannot start a thread: {e}")),

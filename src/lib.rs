@@ -129,6 +129,11 @@ pub use telem_runtime::{
     Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value, WithContext,
 };
 
+/// The `log` crate bridge (feature `log`): `telem::init()` installs it when no other logger is set;
+/// [`log_bridge::install`] does it by hand.
+#[cfg(feature = "log")]
+pub use telem_runtime::log_bridge;
+
 /// W3C Trace Context and Baggage across process boundaries.
 pub use telem_runtime::propagation;
 

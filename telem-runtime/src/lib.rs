@@ -11,7 +11,7 @@
 pub mod clock;
 mod collect;
 mod config;
-mod events;
+pub(crate) mod events;
 pub mod export;
 mod ids;
 mod lifecycle;
@@ -24,6 +24,9 @@ pub use events::capture::{capture, capture_fatal, capture_future, capture_future
 pub use events::exception::record_error;
 pub use events::filter::{Filter, FilterError};
 pub use events::level::Level;
+/// The `log` crate bridge (feature `log`).
+#[cfg(feature = "log")]
+pub use events::log_bridge;
 /// The local store: the exporter and the reader of its session files.
 #[cfg(feature = "store")]
 pub use export::store;

@@ -126,6 +126,8 @@ fn start(mut builder: Builder, strict: bool) -> Result<Telem, InitError> {
     *slot = Some(rt.clone());
     crate::events::fatal::FATAL_TIMEOUT_MS.store(fatal_ms, Ordering::Relaxed);
     crate::events::fatal::install();
+    #[cfg(feature = "log")]
+    crate::events::log_bridge::init(&rt.config.level);
     STATE.store(RUNNING, Ordering::Release);
     Ok(Telem { runtime: Some(rt) })
 }

@@ -7,4 +7,6 @@ pub(crate) mod exception;
 pub(crate) mod fatal;
 pub(crate) mod filter;
 pub(crate) mod level;
+#[cfg(feature = "log")]
+pub mod log_bridge;
 pub(crate) mod session;

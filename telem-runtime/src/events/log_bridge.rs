@@ -152,10 +152,11 @@ fn global_site(record: &log::Record<'_>, level: Level) -> &'static CallSite {
     let file = record.file_static().unwrap_or_else(|| intern(record.file().unwrap_or("")));
     let line = record.line().unwrap_or(0);
     let mut sites = SITES.lock().unwrap_or_else(|e| e.into_inner());
-    *sites
+    let site: &'static CallSite = sites
         .get_or_insert_with(HashMap::new)
         .entry((target, level, module, file, line))
-        .or_insert_with(|| Box::leak(Box::new(CallSite::event(target, level, module, file, line, &[]))))
+        .or_insert_with(|| Box::leak(Box::new(CallSite::event(target, level, module, file, line, &[]))));
+    site
 }
 
 /// A string kept for the life of the process, once per distinct value.

@@ -138,7 +138,8 @@ pub use telem_runtime::log_bridge;
 pub use telem_runtime::propagation;
 
 /// The local store's session files: read them with [`store::read_dir`], [`store::read_file`] or a
-/// [`store::Reader`] (format v2, and the JSON lines of format v1). The format is described in the module.
+/// [`store::Reader`], with their events ([`store::read_dir_all`] for every event too; format v3, v2, and
+/// the JSON lines of format v1). The format is described in the module.
 #[cfg(feature = "store")]
 pub use telem_runtime::store;
 

@@ -71,7 +71,8 @@ impl Level {
         })
     }
 
-    #[allow(dead_code)] // the store's reader uses it next
+    /// The level of a number `Level as u8` gave (the store's call-site table keeps levels so).
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
     pub(crate) fn from_u8(n: u8) -> Option<Level> {
         Level::ALL.get((n as usize).wrapping_sub(1)).copied()
     }

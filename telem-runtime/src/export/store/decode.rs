@@ -1,9 +1,14 @@
-//! Format v2 block payloads → spans. Every read is bounds-checked: a payload whose checksum matched but
-//! whose content does not parse (a writer bug, a future version) is an error, never a panic.
+//! Format v2 and v3 block payloads → spans and events. Every read is bounds-checked: a payload whose
+//! checksum matched but whose content does not parse (a writer bug, a future version) is an error, never
+//! a panic.
 
+use super::event::StoredEvent;
 use super::format::*;
+use super::read::Stored;
 use super::span::StoredSpan;
 use crate::clock::Converter;
+use crate::events::emit;
+use crate::events::level::Level;
 use crate::ids::{SpanId, TraceId};
 use crate::trace::record::{Link, Status};
 use crate::trace::value::Value;
@@ -20,8 +25,9 @@ pub(super) struct Bad {
 type Result<T> = std::result::Result<T, Bad>;
 
 /// The file's tables, grown by each block.
-#[derive(Default)]
 pub(super) struct Tables {
+    /// The file's format version (2 or 3): v2 call-site definitions have no level and no keys.
+    version: u16,
     sites: Vec<Site>,
     threads: HashMap<u64, Arc<str>>,
     service: Option<Arc<str>>,
@@ -35,6 +41,17 @@ struct Site {
     file: Arc<str>,
     line: u32,
     attributes: Vec<(String, Value)>,
+    /// An event's level (spans: `Info`; v2: `Info`).
+    level: Level,
+    /// An event's field keys, in order (v2: none).
+    keys: Vec<String>,
+}
+
+impl Tables {
+    /// Empty tables for a file of format `version`.
+    pub fn new(version: u16) -> Tables {
+        Tables { version, sites: Vec::new(), threads: HashMap::new(), service: None, keys: Vec::new() }
+    }
 }
 
 /// Undoes the writer's zigzag: 0, 1, 2, 3 → 0, −1, 1, −2 (as a wrapping `u64` difference).
@@ -142,19 +159,25 @@ impl<'a> Cursor<'a> {
         })
     }
 
+    /// A key: written out (reference 0) or an entry of the file's key table (reference `k` > 0: entry
+    /// `k − 1`).
+    fn key(&mut self, keys: &[String]) -> Result<String> {
+        let at = self.at;
+        Ok(match self.u32()? as usize {
+            0 => self.str()?.to_owned(),
+            k => match keys.get(k - 1) {
+                Some(key) => key.clone(),
+                None => return Err(Bad { at, what: format!("attribute key {k} is not in the file's table") }),
+            },
+        })
+    }
+
     /// Attributes whose keys are written out (reference 0) or refer to the file's key table.
     fn attributes(&mut self, keys: &[String]) -> Result<Vec<(String, Value)>> {
         let n = self.count(6)?;
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            let at = self.at;
-            let key = match self.u32()? as usize {
-                0 => self.str()?.to_owned(),
-                k => match keys.get(k - 1) {
-                    Some(key) => key.clone(),
-                    None => return Err(Bad { at, what: format!("attribute key {k} is not in the file's table") }),
-                },
-            };
+            let key = self.key(keys)?;
             out.push((key, self.value()?));
         }
         Ok(out)
@@ -177,21 +200,90 @@ pub(super) fn session(tables: &mut Tables, payload: &[u8]) -> Result<()> {
     c.end()
 }
 
-/// A spans block of `count` records: its tables join the file's, its spans are appended to `out`
-/// (none of them when the block is bad).
-pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut VecDeque<StoredSpan>) -> Result<()> {
-    let mut c = Cursor { bytes: payload, at: 0 };
+/// The clock at the start of a spans or events block.
+fn clock(c: &mut Cursor<'_>) -> Result<Converter> {
     let (anchor_tick, anchor_unix_ns, ns_per_tick) = (c.u64()?, c.u64()?, f64::from_bits(c.u64()?));
     if !(ns_per_tick.is_finite() && (0.0..1e6).contains(&ns_per_tick)) {
         return Err(Bad { at: 16, what: format!("tick rate {ns_per_tick} ns per tick") });
     }
-    let clock = Converter::from_parts(anchor_tick, anchor_unix_ns, ns_per_tick);
-    let (new_sites, new_threads, runs, new_keys) = (c.u32()?, c.u32()?, c.u32()?, c.u32()?);
+    Ok(Converter::from_parts(anchor_tick, anchor_unix_ns, ns_per_tick))
+}
+
+/// The counts after a block's clock: new call sites, new threads, runs, new keys.
+struct Counts {
+    sites: u32,
+    threads: u32,
+    runs: u32,
+    keys: u32,
+}
+
+fn counts(c: &mut Cursor<'_>) -> Result<Counts> {
+    Ok(Counts { sites: c.u32()?, threads: c.u32()?, runs: c.u32()?, keys: c.u32()? })
+}
+
+/// The keys, call sites and threads a block adds to the file's tables, after its runs.
+fn read_tables(c: &mut Cursor<'_>, tables: &mut Tables, counts: &Counts) -> Result<()> {
+    for _ in 0..counts.keys {
+        let key = c.str()?.to_owned();
+        tables.keys.push(key);
+    }
+    for _ in 0..counts.sites {
+        let name = Arc::from(c.str()?);
+        let module = Arc::from(c.str()?);
+        let file = Arc::from(c.str()?);
+        let line = c.u32()?;
+        let at = c.at;
+        let kind = kind::from_code(c.u8()?).ok_or(Bad { at, what: "unknown span kind".into() })?;
+        let mut level = Level::Info;
+        if tables.version >= VERSION {
+            let at = c.at;
+            let code = c.u8()?;
+            level = Level::from_u8(code).ok_or_else(|| Bad { at, what: format!("unknown level {code}") })?;
+        }
+        let attributes = c.attributes(&tables.keys)?;
+        let mut keys = Vec::new();
+        if tables.version >= VERSION {
+            let n = c.count(4)?;
+            keys.reserve(n);
+            for _ in 0..n {
+                keys.push(c.key(&tables.keys)?);
+            }
+        }
+        tables.sites.push(Site { name, kind, module, file, line, attributes, level, keys });
+    }
+    for _ in 0..counts.threads {
+        let id = c.u64()?;
+        let name = Arc::from(c.str()?);
+        tables.threads.insert(id, name);
+    }
+    Ok(())
+}
+
+/// The thread of a run, once the block's tables are read.
+fn thread(tables: &Tables, thread_id: u64, records_at: usize) -> Result<&Arc<str>> {
+    tables
+        .threads
+        .get(&thread_id)
+        .ok_or(Bad { at: records_at, what: format!("thread {thread_id} is not in the file's table") })
+}
+
+/// A record's call site, once the block's tables are read.
+fn site(tables: &Tables, site: u64, at: usize) -> Result<&Site> {
+    let found = usize::try_from(site).ok().and_then(|i| tables.sites.get(i));
+    found.ok_or_else(|| Bad { at, what: format!("call site {site} is not in the file's table") })
+}
+
+/// A spans block of `count` records: its tables join the file's, its spans are appended to `out`
+/// (none of them when the block is bad).
+pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut VecDeque<Stored>) -> Result<()> {
+    let mut c = Cursor { bytes: payload, at: 0 };
+    let clock = clock(&mut c)?;
+    let counts = counts(&mut c)?;
     // The runs: their headers and records. A record is read whole here; its call site and thread are
     // looked up once the tables that follow the runs are read.
     let mut raw = Vec::new();
     let mut run_list = Vec::new();
-    for _ in 0..runs {
+    for _ in 0..counts.runs {
         let thread = c.u64()?;
         let n = c.count(RECORD_MIN_LEN)?;
         let _reserved = c.u32()?;
@@ -202,7 +294,7 @@ pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut V
             let at = c.at;
             let flags = c.u16()?;
             if flags & !FLAGS_KNOWN != 0 || (flags >> KIND_SHIFT) & 0xf != 0 {
-                return Err(Bad { at, what: format!("record flags {flags:#x} unknown to format v{VERSION}") });
+                return Err(Bad { at, what: format!("record flags {flags:#x} unknown to format v{}", tables.version) });
             }
             let lens = c.u8()?;
             let site = c.uint(1 + (lens >> 6) as usize)?;
@@ -224,38 +316,15 @@ pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut V
     if raw.len() as u64 != count as u64 {
         return c.bad(format!("the runs hold {} records, the block header says {count}", raw.len()));
     }
-    for _ in 0..new_keys {
-        let key = c.str()?.to_owned();
-        tables.keys.push(key);
-    }
-    for _ in 0..new_sites {
-        let name = Arc::from(c.str()?);
-        let module = Arc::from(c.str()?);
-        let file = Arc::from(c.str()?);
-        let line = c.u32()?;
-        let at = c.at;
-        let kind = kind::from_code(c.u8()?).ok_or(Bad { at, what: "unknown span kind".into() })?;
-        let attributes = c.attributes(&tables.keys)?;
-        tables.sites.push(Site { name, kind, module, file, line, attributes });
-    }
-    for _ in 0..new_threads {
-        let id = c.u64()?;
-        let name = Arc::from(c.str()?);
-        tables.threads.insert(id, name);
-    }
+    read_tables(&mut c, tables, &counts)?;
     let service = tables.service.clone().unwrap_or_else(|| Arc::from(""));
     let mut spans = Vec::with_capacity(count as usize);
     let mut raw = raw.into_iter();
     for (thread_id, records_at, n) in run_list {
-        let thread = match tables.threads.get(&thread_id) {
-            Some(t) => t.clone(),
-            None => return Err(Bad { at: records_at, what: format!("thread {thread_id} is not in the file's table") }),
-        };
+        let thread = thread(tables, thread_id, records_at)?.clone();
         for r in raw.by_ref().take(n) {
-            let Raw { at, flags, site, trace: trace_id, span: span_id, parent: parent_id, start, end } = r;
-            let site = usize::try_from(site).ok().and_then(|i| tables.sites.get(i));
-            let site =
-                site.ok_or_else(|| Bad { at, what: format!("call site {} is not in the file's table", r.site) })?;
+            let Raw { at, flags, site: index, trace: trace_id, span: span_id, parent: parent_id, start, end } = r;
+            let site = site(tables, index, at)?;
             let mut span = StoredSpan {
                 service: service.clone(),
                 trace_id: TraceId(trace_id),
@@ -273,6 +342,7 @@ pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut V
                 line: site.line,
                 thread: thread.clone(),
                 thread_id,
+                events: Vec::new(),
             };
             let mut duration = clock.duration_ns(start, end);
             let mut message = None;
@@ -305,10 +375,134 @@ pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut V
                 2 => Status::Error(Cow::Owned(message.unwrap_or_default())),
                 _ => Status::Error(Cow::Borrowed("panicked")),
             };
-            spans.push(span);
+            spans.push(Stored::Span(span));
         }
     }
     c.end()?;
     out.extend(spans);
+    Ok(())
+}
+
+/// An event as written, before its tables are known.
+struct RawEvent {
+    at: usize,
+    head: u32,
+    site: u64,
+    trace: u128,
+    span: u64,
+    time: u64,
+    words: [u64; 2],
+}
+
+/// An events block (v3) of `count` events: its tables join the file's, its events are appended to `out`
+/// (none of them when the block is bad).
+pub(super) fn events(tables: &mut Tables, payload: &[u8], count: u32, out: &mut VecDeque<Stored>) -> Result<()> {
+    let mut c = Cursor { bytes: payload, at: 0 };
+    let clock = clock(&mut c)?;
+    let counts = counts(&mut c)?;
+    let mut raw = Vec::new();
+    let mut run_list = Vec::new();
+    for _ in 0..counts.runs {
+        let thread = c.u64()?;
+        let n = c.count(EVENT_MIN_LEN)?;
+        let _reserved = c.u32()?;
+        let first_index = c.u64()?;
+        run_list.push((thread, c.at, n, first_index));
+        raw.reserve(n);
+        // The previous event's time, and the ids of the last event of the run that had a span.
+        let (mut time, mut trace, mut span) = (0u64, 0u128, 0u64);
+        for _ in 0..n {
+            let at = c.at;
+            let head = u32::from_le_bytes([c.u8()?, c.u8()?, c.u8()?, 0]);
+            if head & !EVENT_HEAD_KNOWN != 0 {
+                return Err(Bad { at, what: format!("event head {head:#x} unknown to format v{VERSION}") });
+            }
+            let len = |shift: u32, mask: u32| 1 + (head >> shift & mask) as usize;
+            let site = c.uint(len(EVENT_SITE_SHIFT, 0b11))?;
+            let mode = head >> EVENT_SPAN_SHIFT & 0b111;
+            match mode {
+                EVENT_SPAN_NONE | EVENT_SPAN_SAME => {}
+                EVENT_SPAN_ID => span = c.u64()?,
+                EVENT_SPAN_LOW => (trace, span) = (trace >> 64 << 64 | c.u64()? as u128, c.u64()?),
+                EVENT_SPAN_FULL => (trace, span) = (c.u128()?, c.u64()?),
+                _ => return Err(Bad { at, what: format!("unknown event span mode {mode}") }),
+            }
+            if mode != EVENT_SPAN_NONE && span == 0 {
+                return Err(Bad { at, what: "an event in a span with id 0".into() });
+            }
+            time = time.wrapping_add(unzigzag(c.uint(len(EVENT_TIME_SHIFT, 0b111))?));
+            let mut words = [0u64; 2];
+            for (i, word) in words.iter_mut().enumerate() {
+                let tag = (head >> (2 * i)) as usize & 0b11;
+                let n = len(EVENT_FIELD_SHIFT[i], 0b111);
+                *word = match tag {
+                    0 if n == 1 => continue,
+                    0 => return Err(Bad { at, what: format!("event field {i} has no type but a length") }),
+                    emit::I64 => unzigzag(c.uint(n)?),
+                    emit::F64 => c.uint(n)?.swap_bytes(),
+                    _ => match c.uint(n)? {
+                        b @ (0 | 1) => b,
+                        b => return Err(Bad { at, what: format!("boolean value {b}") }),
+                    },
+                };
+            }
+            let (t, s) = if mode == EVENT_SPAN_NONE { (0, 0) } else { (trace, span) };
+            raw.push(RawEvent { at, head, site, trace: t, span: s, time, words });
+        }
+    }
+    if raw.len() as u64 != count as u64 {
+        return c.bad(format!("the runs hold {} events, the block header says {count}", raw.len()));
+    }
+    read_tables(&mut c, tables, &counts)?;
+    let service = tables.service.clone().unwrap_or_else(|| Arc::from(""));
+    let mut events = Vec::with_capacity(count as usize);
+    let mut raw = raw.into_iter();
+    for (thread_id, records_at, n, first_index) in run_list {
+        let thread = thread(tables, thread_id, records_at)?.clone();
+        for (i, r) in raw.by_ref().take(n).enumerate() {
+            let site = site(tables, r.site, r.at)?;
+            let mut fields = Vec::new();
+            for (slot, word) in r.words.into_iter().enumerate() {
+                let value = match (r.head >> (2 * slot)) as usize & 0b11 {
+                    emit::I64 => Value::I64(word as i64),
+                    emit::F64 => Value::F64(f64::from_bits(word)),
+                    emit::BOOL => Value::Bool(word != 0),
+                    _ => continue,
+                };
+                fields.push((site.keys.get(slot).cloned().unwrap_or_default(), value));
+            }
+            let mut message = None;
+            if r.head & EVENT_HEAD_EXTRA != 0 {
+                let at = c.at;
+                let present = c.u8()?;
+                if present & !EVENT_EXTRA_MESSAGE != 0 {
+                    return Err(Bad { at, what: format!("event extra presence {present:#x}") });
+                }
+                if present & EVENT_EXTRA_MESSAGE != 0 {
+                    message = Some(c.str()?.to_owned());
+                }
+                fields.extend(c.attributes(&tables.keys)?);
+            }
+            events.push(Stored::Event(StoredEvent {
+                service: service.clone(),
+                name: site.name.clone(),
+                level: site.level,
+                message,
+                time_unix_ns: clock.unix_ns(r.time),
+                trace_id: (r.span != 0).then_some(TraceId(r.trace)),
+                span_id: (r.span != 0).then_some(SpanId(r.span)),
+                sampled: r.head & EVENT_HEAD_SAMPLED != 0,
+                session_index: first_index.wrapping_add(i as u64),
+                fields,
+                module: site.module.clone(),
+                file: site.file.clone(),
+                line: site.line,
+                thread: thread.clone(),
+                thread_id,
+            }));
+        }
+    }
+    c.end()?;
+    out.extend(events);
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! The store exporter: one session file per process session, a file header, then one spans block per
-//! exported batch, appended with one `write` each.
+//! The store exporter: one session file per process session, a file header, then per exported batch an
+//! events block and a spans block (each when the batch has some), appended with one `write` per batch.
 
 use super::format::{FILE_HEADER_LEN, MAGIC, VERSION};
 use super::write::Encoder;
@@ -9,7 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Appends spans in store format v2 to a session file `<dir>/<UTC start>-<pid>.telem`. Read it back
+/// Appends spans and events in store format v3 to a session file `<dir>/<UTC start>-<pid>.telem`. Read it back
 /// with [`super::read_file`] or [`super::read_dir`].
 pub struct Store {
     path: PathBuf,
@@ -103,10 +103,115 @@ fn utc_stamp(unix_secs: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::clock::Converter;
+    use crate::collect::local::ThreadInfo;
+    use crate::collect::ring::Run;
+    use crate::events::emit::{BOOL, EVENT_SAMPLED, I64};
+    use crate::events::level::Level;
+    use crate::export::Chunk;
+    use crate::trace::callsite::{CallSite, SpanKind};
+    use crate::trace::record::{Extra, Record};
+    use crate::trace::value::Value;
+    use std::borrow::Cow;
+
     #[test]
     fn utc_stamp_matches_known_dates() {
         assert_eq!(super::utc_stamp(0), "19700101T000000Z");
         assert_eq!(super::utc_stamp(951_782_400), "20000229T000000Z");
         assert_eq!(super::utc_stamp(1_795_618_425), "20261125T145345Z");
+    }
+
+    static SPAN: CallSite = CallSite::new("unit.span", SpanKind::Server, "unit", "unit.rs", 1);
+    static EVENT: CallSite = CallSite::event("unit.event", Level::Warn, "unit", "unit.rs", 2, &["a", "b", "c"]);
+    static LATER: CallSite = CallSite::event("unit.later", Level::Error, "unit", "unit.rs", 3, &["x"]);
+
+    /// A batch of one span and, inside it, two events of `site` on thread `thread`.
+    fn batch(service: &str, thread: u64, site: &'static CallSite, key: &'static str) -> Batch {
+        let info = ThreadInfo { id: thread, name: "unit" };
+        let (trace, span) = (7u128 << 64 | 9, 8 + thread);
+        let span_record = Record {
+            trace_id: trace,
+            site: Record::site_word(&SPAN, 0),
+            span_id: span,
+            parent_id: 0,
+            start: 1000,
+            end: 2000,
+            extra: None,
+        };
+        let extra = Extra {
+            attributes: vec![(Cow::Borrowed(key), Value::from("text"))],
+            message: Some(Cow::Borrowed("a message")),
+            ..Extra::default()
+        };
+        let events = vec![
+            Record {
+                trace_id: trace,
+                site: Record::site_word(site, I64 | BOOL << 2 | EVENT_SAMPLED),
+                span_id: span,
+                parent_id: -7i64 as u64,
+                start: 1500,
+                end: 1,
+                extra: Some(Box::new(extra)),
+            },
+            Record {
+                trace_id: trace,
+                site: Record::site_word(site, EVENT_SAMPLED),
+                span_id: span,
+                parent_id: 0,
+                start: 1600,
+                end: 0,
+                extra: None,
+            },
+        ];
+        Batch {
+            chunks: vec![Chunk { thread: info, run: Run::owned(vec![span_record]).unwrap(), index: 0 }],
+            events: vec![Chunk { thread: info, run: Run::owned(events).unwrap(), index: 40 }],
+            clock: Converter::from_parts(0, 1_000_000, 1.0),
+            service: std::sync::Arc::from(service),
+            len: 1,
+            events_len: 2,
+        }
+    }
+
+    #[test]
+    fn a_failed_store_write_rolls_the_tables_back_and_leaves_the_file_as_it_was() {
+        let dir = std::env::temp_dir().join(format!("telem-unit-store-rollback-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut store = Store::open(&dir).unwrap();
+        store.export(&batch("first", 1, &EVENT, "c")).unwrap();
+        let len = std::fs::metadata(store.path()).unwrap().len();
+        assert_eq!(len, store.len);
+        // A write that fails (a read-only handle): a new service, thread, call site and key are
+        // forgotten again, so the next block defines them in the file.
+        let read_only = File::open(store.path()).unwrap();
+        let good = std::mem::replace(&mut store.file, read_only);
+        assert!(store.export(&batch("second", 2, &LATER, "new.key")).is_err());
+        assert_eq!(std::fs::metadata(store.path()).unwrap().len(), len);
+        store.file = good;
+        store.export(&batch("second", 2, &LATER, "new.key")).unwrap();
+        let contents = super::super::read_file_all(store.path()).unwrap();
+        assert_eq!((contents.spans.len(), contents.events.len()), (2, 4));
+        let later = &contents.events[2];
+        assert_eq!(
+            (&*later.name, later.level, &*later.service, later.thread_id),
+            ("unit.later", Level::Error, "second", 2)
+        );
+        assert_eq!(
+            later.fields,
+            [("x".into(), Value::I64(-7)), (String::new(), Value::Bool(true)), ("new.key".into(), Value::from("text"))]
+        );
+        assert_eq!(later.message.as_deref(), Some("a message"));
+        assert_eq!((later.session_index, contents.events[3].session_index), (40, 41));
+        assert_eq!((later.time_unix_ns, later.sampled), (1_001_500, true));
+        let first = &contents.events[0];
+        assert_eq!(
+            first.fields,
+            [("a".into(), Value::I64(-7)), ("b".into(), Value::Bool(true)), ("c".into(), Value::from("text"))]
+        );
+        assert_eq!(contents.events[1].fields, []);
+        assert_eq!(contents.spans[0].events, contents.events[..2]);
+        assert_eq!(contents.spans[1].events, contents.events[2..]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,11 +1,14 @@
-//! The numbers of store format v2, shared by the writer and the reader (the layout they describe is in
-//! the module doc of [`super`]). Everything is little-endian.
+//! The numbers of store format v3 (and of v2, which the reader still reads), shared by the writer and
+//! the reader (the layout they describe is in the module doc of [`super`]). Everything is little-endian.
 
-/// First eight bytes of a v2 file.
+/// First eight bytes of a binary (v2 or v3) file.
 pub(crate) const MAGIC: [u8; 8] = *b"TELEMSTO";
-/// The format version in the file header. Bump it when a field changes meaning or a reader of this
+/// The format version the writer writes. Bump it when a field changes meaning or a reader of this
 /// version would misread a new file; a new block kind that old readers may skip does not need it.
-pub(crate) const VERSION: u16 = 2;
+/// v3: call-site definitions carry a level and field keys; events blocks.
+pub(crate) const VERSION: u16 = 3;
+/// The binary version before events, still read: its call-site definitions end after the attributes.
+pub(crate) const VERSION_2: u16 = 2;
 /// Bytes of the file header: magic, version, reserved `u16`, header length `u32`.
 pub(crate) const FILE_HEADER_LEN: usize = 16;
 /// Bytes of a block header: kind `u16`, reserved `u16`, payload length `u32`, item count `u32`, CRC `u32`.
@@ -14,14 +17,55 @@ pub(crate) const BLOCK_HEADER_LEN: usize = 16;
 /// refuses a batch that would exceed it, and the reader treats a larger length as damage.
 pub(crate) const MAX_PAYLOAD: u32 = 1 << 30;
 
-/// Block kind: the session (pid, service name), written before the first spans block and again
+/// Block kind: the session (pid, service name), written before the first spans or events block and again
 /// whenever the service name changes.
 pub(crate) const BLOCK_SESSION: u16 = 1;
-/// Block kind: a batch of spans with the tables they need. Issue 10's events get a kind of their own.
+/// Block kind: a batch of spans with the tables they need.
 pub(crate) const BLOCK_SPANS: u16 = 2;
+/// Block kind (v3): a batch's events with the tables they need, written before the batch's spans block.
+pub(crate) const BLOCK_EVENTS: u16 = 3;
 
 /// A run header: thread id `u64`, record count `u32`, reserved `u32`.
 pub(crate) const RUN_HEADER_LEN: usize = 16;
+/// An events run header: thread id `u64`, record count `u32`, reserved `u32`, session index of the run's
+/// first event `u64`.
+pub(crate) const EVENT_RUN_HEADER_LEN: usize = 24;
+/// The most bytes one event record takes: head, site, trace id and span id, time, two inline fields.
+pub(crate) const EVENT_MAX_LEN: usize = 3 + 4 + 16 + 8 + 8 + 8 + 8;
+/// The fewest: head, a one-byte site, no span, a one-byte time, no inline field.
+pub(crate) const EVENT_MIN_LEN: usize = 3 + 1 + 1;
+
+/// Event head (24 bits), bits 0–3: the inline fields' type tags, two bits each (0 none, 1 `i64`,
+/// 2 `f64`, 3 `bool`), as in the in-memory record's site word.
+pub(crate) const EVENT_TAGS: u32 = 0b1111;
+/// Event head: recorded under a sampled span.
+pub(crate) const EVENT_HEAD_SAMPLED: u32 = 0b1_0000;
+/// Event head: an extra (message, further fields) follows in the block's extras section.
+pub(crate) const EVENT_HEAD_EXTRA: u32 = 0b10_0000;
+/// Event head, bits 6–8: how the trace and span ids are written (the `EVENT_SPAN_*` modes).
+pub(crate) const EVENT_SPAN_SHIFT: u32 = 6;
+/// Span mode: outside any span; nothing follows (trace id and span id 0).
+pub(crate) const EVENT_SPAN_NONE: u32 = 0;
+/// Span mode: the same trace and span as the previous event of the run that had a span.
+pub(crate) const EVENT_SPAN_SAME: u32 = 1;
+/// Span mode: the previous span event's trace; the span id (8 bytes) follows.
+pub(crate) const EVENT_SPAN_ID: u32 = 2;
+/// Span mode: the previous span event's high 64 trace bits; the low 64 bits, then the span id follow.
+pub(crate) const EVENT_SPAN_LOW: u32 = 3;
+/// Span mode: the whole trace id (16 bytes), then the span id follow.
+pub(crate) const EVENT_SPAN_FULL: u32 = 4;
+/// Event head, bits 9–11: bytes of the time delta − 1.
+pub(crate) const EVENT_TIME_SHIFT: u32 = 9;
+/// Event head, bits 12–13: bytes of the call-site index − 1.
+pub(crate) const EVENT_SITE_SHIFT: u32 = 12;
+/// Event head, bits 14–16 and 17–19: bytes of inline field 0 and 1 − 1 (0 when the field is absent).
+pub(crate) const EVENT_FIELD_SHIFT: [u32; 2] = [14, 17];
+/// Event head bits this version defines; the others (20–23) are zero.
+pub(crate) const EVENT_HEAD_KNOWN: u32 = (1 << 20) - 1;
+
+/// Event extra, presence byte: a message follows.
+pub(crate) const EVENT_EXTRA_MESSAGE: u8 = 1;
+
 /// The most bytes one record takes: flags, lengths, site, span id, trace id, parent, start, duration.
 pub(crate) const RECORD_MAX_LEN: usize = 2 + 1 + 4 + 8 + 16 + 8 + 8 + 8;
 /// The fewest: flags, lengths, a one-byte site, span id, no trace, no parent, one-byte start and duration.

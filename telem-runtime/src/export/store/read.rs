@@ -1,11 +1,15 @@
-//! Reading session files back: [`Reader`] streams the spans of one file (format v2, or v1 JSON lines),
-//! [`read_file`] and [`read_dir`] collect them. A damaged file yields every span before the damage,
-//! then one [`ReadError`] naming the file and the byte offset; no input makes the reader panic.
+//! Reading session files back: [`Reader`] streams the spans (or, through [`Reader::items`], the spans and
+//! events) of one file (format v3 or v2, or v1 JSON lines); [`read_file`] and [`read_dir`] collect the
+//! spans with their events, [`read_file_all`] and [`read_dir_all`] the events too. A damaged file yields
+//! everything before the damage, then one [`ReadError`] naming the file and the byte offset; no input
+//! makes the reader panic.
 
 use super::decode::{self, Tables};
+use super::event::StoredEvent;
 use super::format::*;
 use super::span::StoredSpan;
-use std::collections::VecDeque;
+use crate::ids::{SpanId, TraceId};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek};
@@ -17,9 +21,9 @@ use std::path::{Path, PathBuf};
 pub enum Problem {
     /// The file could not be opened or read.
     Io(std::io::Error),
-    /// The file starts with neither the v2 magic bytes nor a JSON line.
+    /// The file starts with neither the binary format's magic bytes nor a JSON line.
     NotAStore,
-    /// A v2 header with a version this reader does not know.
+    /// A binary header with a version this reader does not know.
     UnsupportedVersion(u16),
     /// The file ends inside a header, a block or a line: its writer was stopped mid-write (killed), or
     /// is still writing.
@@ -34,8 +38,8 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Io(e) => write!(f, "{e}"),
-            Problem::NotAStore => f.write_str("not a telem store file (neither format v2 nor JSON lines)"),
-            Problem::UnsupportedVersion(v) => write!(f, "store format version {v}; this reader knows 1 and 2"),
+            Problem::NotAStore => f.write_str("not a telem store file (neither binary nor JSON lines)"),
+            Problem::UnsupportedVersion(v) => write!(f, "store format version {v}; this reader knows 1, 2 and 3"),
             Problem::Torn => {
                 f.write_str("the file ends in the middle of a block (torn write: killed, or still being written)")
             }
@@ -89,11 +93,34 @@ impl std::error::Error for ReadError {
     }
 }
 
-/// The spans that could be read, and why the rest could not: what [`read_file`] and [`read_dir`]
-/// return when a file is damaged or torn.
-pub struct PartialRead {
-    /// Every span before the damage (in `read_dir`, of every file).
+/// One item of a session file: what [`Reader::items`] yields.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Stored {
+    /// A span (its `events` are empty: the reader streams, and joins nothing).
+    Span(StoredSpan),
+    /// An event.
+    Event(StoredEvent),
+}
+
+/// Everything [`read_file_all`] or [`read_dir_all`] read: the spans, each with its events, and every
+/// event (log records and span events alike), each in the order stored.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Contents {
+    /// Every span, with its events.
     pub spans: Vec<StoredSpan>,
+    /// Every event, those inside a span too (they are also in that span's `events`).
+    pub events: Vec<StoredEvent>,
+}
+
+/// What could be read, and why the rest could not: what the `read_*` functions return when a file is
+/// damaged or torn.
+pub struct PartialRead {
+    /// Every span before the damage (in `read_dir`, of every file), with its events.
+    pub spans: Vec<StoredSpan>,
+    /// Every event before the damage.
+    pub events: Vec<StoredEvent>,
     /// One error per file that could not be read to its end.
     pub errors: Vec<ReadError>,
 }
@@ -101,7 +128,11 @@ pub struct PartialRead {
 impl fmt::Debug for PartialRead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Not the spans: there may be millions.
-        f.debug_struct("PartialRead").field("spans", &self.spans.len()).field("errors", &self.errors).finish()
+        f.debug_struct("PartialRead")
+            .field("spans", &self.spans.len())
+            .field("events", &self.events.len())
+            .field("errors", &self.errors)
+            .finish()
     }
 }
 
@@ -113,53 +144,93 @@ impl fmt::Display for PartialRead {
             }
             write!(f, "{e}")?;
         }
-        write!(f, " ({} spans read)", self.spans.len())
+        write!(f, " ({} spans and {} events read)", self.spans.len(), self.events.len())
     }
 }
 
 impl std::error::Error for PartialRead {}
 
-/// Reads every span of one session file, in the order they were written.
+/// Reads every span of one session file, in the order they were written, each with its events.
 pub fn read_file(path: impl AsRef<Path>) -> Result<Vec<StoredSpan>, PartialRead> {
-    let mut spans = Vec::new();
-    match collect(path.as_ref(), &mut spans) {
-        Ok(()) => Ok(spans),
-        Err(e) => Err(PartialRead { spans, errors: vec![e] }),
-    }
+    read_file_all(path).map(|c| c.spans)
 }
 
-/// Reads every session file (`*.telem`, and v1 `*.jsonl`) in a store directory, in file-name order (the
-/// names start with the session's UTC start time); other files are left alone. A damaged file does not
-/// stop the others: the result then holds every span read and one error per damaged file.
+/// Reads every span and every event of one session file, in the order they were written; each span
+/// also gets its events.
+pub fn read_file_all(path: impl AsRef<Path>) -> Result<Contents, PartialRead> {
+    let mut contents = Contents::default();
+    let error = collect(path.as_ref(), &mut contents).err();
+    finish(contents, error.into_iter().collect())
+}
+
+/// Reads every span of every session file (`*.telem`, and v1 `*.jsonl`) in a store directory, in
+/// file-name order (the names start with the session's UTC start time), each span with its events;
+/// other files are left alone. A damaged file does not stop the others: the result then holds every
+/// span read and one error per damaged file.
 pub fn read_dir(dir: impl AsRef<Path>) -> Result<Vec<StoredSpan>, PartialRead> {
+    read_dir_all(dir).map(|c| c.spans)
+}
+
+/// [`read_dir`] with the events: every span and every event of every session file in the directory;
+/// spans get their events from any of the files (a span's events may come from another process that
+/// made it current, through `Context::attach`).
+pub fn read_dir_all(dir: impl AsRef<Path>) -> Result<Contents, PartialRead> {
     let dir = dir.as_ref();
-    let mut spans = Vec::new();
+    let mut contents = Contents::default();
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(e) => return Err(PartialRead { spans, errors: vec![ReadError::new(dir, 0, Problem::Io(e))] }),
+        Err(e) => return finish(contents, vec![ReadError::new(dir, 0, Problem::Io(e))]),
     };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "telem" || e == "jsonl") && p.is_file())
         .collect();
     files.sort();
-    let errors: Vec<ReadError> = files.iter().filter_map(|f| collect(f, &mut spans).err()).collect();
+    let errors: Vec<ReadError> = files.iter().filter_map(|f| collect(f, &mut contents).err()).collect();
+    finish(contents, errors)
+}
+
+/// Gives each span its events, then the result.
+fn finish(mut contents: Contents, errors: Vec<ReadError>) -> Result<Contents, PartialRead> {
+    join(&mut contents.spans, &contents.events);
     match errors.is_empty() {
-        true => Ok(spans),
-        false => Err(PartialRead { spans, errors }),
+        true => Ok(contents),
+        false => Err(PartialRead { spans: contents.spans, events: contents.events, errors }),
     }
 }
 
-fn collect(path: &Path, spans: &mut Vec<StoredSpan>) -> Result<(), ReadError> {
-    for span in Reader::open(path)? {
-        spans.push(span?);
+/// Copies each event made inside a span into that span's `events`, in the order the events were read.
+fn join(spans: &mut [StoredSpan], events: &[StoredEvent]) {
+    let mut by_span: HashMap<(TraceId, SpanId), Vec<&StoredEvent>> = HashMap::new();
+    for e in events {
+        if let (Some(trace), Some(span)) = (e.trace_id, e.span_id) {
+            by_span.entry((trace, span)).or_default().push(e);
+        }
+    }
+    if by_span.is_empty() {
+        return;
+    }
+    for span in spans {
+        if let Some(list) = by_span.get(&(span.trace_id, span.span_id)) {
+            span.events = list.iter().map(|&e| e.clone()).collect();
+        }
+    }
+}
+
+fn collect(path: &Path, contents: &mut Contents) -> Result<(), ReadError> {
+    for item in Reader::open(path)?.items() {
+        match item? {
+            Stored::Span(span) => contents.spans.push(span),
+            Stored::Event(event) => contents.events.push(event),
+        }
     }
     Ok(())
 }
 
 /// The spans of one session file, one at a time: `Ok` for each span, then at most one `Err` (after
-/// which the iterator ends). Format v2 is read a block at a time, v1 a line at a time, so a file is never
-/// held in memory whole.
+/// which the iterator ends). [`Reader::items`] yields the events too. The binary formats are read a
+/// block at a time, v1 a line at a time, so a file is never held in memory whole. Spans come without
+/// their events (`events` is empty: an event may be stored after its span); [`read_file`] joins them.
 pub struct Reader {
     path: PathBuf,
     source: Source,
@@ -167,8 +238,20 @@ pub struct Reader {
 
 enum Source {
     Done,
-    V1 { file: BufReader<File>, offset: u64, line: Vec<u8> },
-    V2 { file: BufReader<File>, offset: u64, tables: Box<Tables>, pending: VecDeque<StoredSpan>, payload: Vec<u8> },
+    V1 {
+        file: BufReader<File>,
+        offset: u64,
+        line: Vec<u8>,
+    },
+    /// Format v2 or v3 (`tables` knows which).
+    Binary {
+        version: u16,
+        file: BufReader<File>,
+        offset: u64,
+        tables: Box<Tables>,
+        pending: VecDeque<Stored>,
+        payload: Vec<u8>,
+    },
 }
 
 impl Reader {
@@ -187,7 +270,7 @@ impl Reader {
                 return Err(ReadError::new(path, 0, Problem::Torn));
             }
             let version = u16::from_le_bytes([header[8], header[9]]);
-            if version != VERSION {
+            if version != VERSION && version != VERSION_2 {
                 return Err(ReadError::new(path, 8, Problem::UnsupportedVersion(version)));
             }
             let header_len = u32::from_le_bytes([header[12], header[13], header[14], header[15]]) as u64;
@@ -197,10 +280,11 @@ impl Reader {
             }
             // A later version may extend the header; what this version knows is its first 16 bytes.
             file.seek(std::io::SeekFrom::Start(header_len)).map_err(io)?;
-            Source::V2 {
+            Source::Binary {
+                version,
                 file: BufReader::with_capacity(1 << 16, file),
                 offset: header_len,
-                tables: Box::default(),
+                tables: Box::new(Tables::new(version)),
                 pending: VecDeque::new(),
                 payload: Vec::new(),
             }
@@ -213,13 +297,33 @@ impl Reader {
         Ok(Reader { path: path.to_owned(), source })
     }
 
-    /// The file's store format: 2, 1 (JSON lines), or 0 for an empty file.
+    /// The file's store format: 3 (what telem writes), 2, 1 (JSON lines), or 0 for an empty file (and
+    /// once the reader has ended).
     pub fn version(&self) -> u16 {
         match self.source {
             Source::Done => 0,
             Source::V1 { .. } => 1,
-            Source::V2 { .. } => VERSION,
+            Source::Binary { version, .. } => version,
         }
+    }
+
+    /// The spans and the events of the file, one at a time, in the order they were stored (each
+    /// batch's events before its spans); then at most one `Err`.
+    pub fn items(self) -> Items {
+        Items(self)
+    }
+
+    /// The next span or event.
+    fn next_item(&mut self) -> Option<Result<Stored, ReadError>> {
+        let next = match self.source {
+            Source::Done => None,
+            Source::V1 { .. } => self.next_v1().map(|r| r.map(Stored::Span)),
+            Source::Binary { .. } => self.next_binary(),
+        };
+        if !matches!(next, Some(Ok(_))) {
+            self.source = Source::Done;
+        }
+        next
     }
 
     /// The file this reader reads.
@@ -256,11 +360,13 @@ impl Reader {
         }
     }
 
-    fn next_v2(&mut self) -> Option<Result<StoredSpan, ReadError>> {
-        let Source::V2 { file, offset, tables, pending, payload } = &mut self.source else { return None };
+    fn next_binary(&mut self) -> Option<Result<Stored, ReadError>> {
+        let Source::Binary { version, file, offset, tables, pending, payload } = &mut self.source else {
+            return None;
+        };
         loop {
-            if let Some(span) = pending.pop_front() {
-                return Some(Ok(span));
+            if let Some(item) = pending.pop_front() {
+                return Some(Ok(item));
             }
             let at = *offset;
             let fail = |problem| Some(Err(ReadError::new(&self.path, at, problem)));
@@ -290,6 +396,7 @@ impl Reader {
             let decoded = match kind {
                 BLOCK_SESSION => decode::session(tables, payload),
                 BLOCK_SPANS => decode::spans(tables, payload, count, pending),
+                BLOCK_EVENTS if *version >= VERSION => decode::events(tables, payload, count, pending),
                 // A kind added later that this version does not know: whole and checksummed, so skipped.
                 _ => Ok(()),
             };
@@ -305,16 +412,33 @@ impl Reader {
 impl Iterator for Reader {
     type Item = Result<StoredSpan, ReadError>;
 
+    /// The next span; events are read (their tables are the file's too) and passed over.
     fn next(&mut self) -> Option<Self::Item> {
-        let next = match self.source {
-            Source::Done => None,
-            Source::V1 { .. } => self.next_v1(),
-            Source::V2 { .. } => self.next_v2(),
-        };
-        if !matches!(next, Some(Ok(_))) {
-            self.source = Source::Done;
+        loop {
+            match self.next_item()? {
+                Ok(Stored::Span(span)) => return Some(Ok(span)),
+                Ok(Stored::Event(_)) => {}
+                Err(e) => return Some(Err(e)),
+            }
         }
-        next
+    }
+}
+
+/// The spans and events of one session file: see [`Reader::items`].
+pub struct Items(Reader);
+
+impl Items {
+    /// The reader, for its [`path`](Reader::path) and [`version`](Reader::version).
+    pub fn reader(&self) -> &Reader {
+        &self.0
+    }
+}
+
+impl Iterator for Items {
+    type Item = Result<Stored, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next_item()
     }
 }
 

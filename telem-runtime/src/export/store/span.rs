@@ -1,12 +1,13 @@
 //! A span read back from the store.
 
+use super::event::StoredEvent;
 use crate::ids::{SpanId, TraceId};
 use crate::trace::callsite::SpanKind;
 use crate::trace::record::{Link, Status};
 use crate::trace::value::Value;
 use std::sync::Arc;
 
-/// One span as the store holds it, with every field a session file keeps (format v2, or v1 JSON lines).
+/// One span as the store holds it, with every field a session file keeps (format v3 or v2, or v1 JSON lines), and its events.
 /// Strings that many spans share (service, name, module, file, thread) are `Arc<str>`: compare with
 /// `&*span.name == "checkout"`.
 ///
@@ -47,6 +48,11 @@ pub struct StoredSpan {
     pub thread: Arc<str>,
     /// Small per-process number of that thread.
     pub thread_id: u64,
+    /// The span's events (recorded while it was current), in the order they were stored. Joined by
+    /// trace and span id over everything [`read_file`](super::read_file) or [`read_dir`](super::read_dir)
+    /// read; empty for spans a [`Reader`](super::Reader) streams (an event may come later in the file
+    /// than its span) and for format v1.
+    pub events: Vec<StoredEvent>,
 }
 
 impl StoredSpan {

@@ -72,6 +72,7 @@ pub(super) fn parse_line(line: &str) -> Result<StoredSpan, String> {
         line: u32::try_from(u64_field(o, "line")?).map_err(|_| "`line` is out of range")?,
         thread: Arc::from(str_field(o, "thread")?),
         thread_id: u64_field(o, "thread_id")?,
+        events: Vec::new(),
     })
 }
 

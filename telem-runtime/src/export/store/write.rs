@@ -1,8 +1,10 @@
-//! Batch → format v2 bytes. The records are copied field by field (the call-site pointer becomes an
-//! index into the file's call-site table), their extras serialised behind them; the tables a block needs
-//! (call sites and threads not yet in the file) travel in the same block, so each is written once per file.
+//! Batch → format v3 bytes: an events block and a spans block. The records are copied field by field
+//! (the call-site pointer becomes an index into the file's call-site table), their extras serialised
+//! behind them; the tables a block needs (keys, call sites and threads not yet in the file) travel in the
+//! same block, so each is written once per file.
 
 use super::format::*;
+use crate::events::emit::{self, EVENT_SAMPLED};
 use crate::export::Batch;
 use crate::trace::callsite::CallSite;
 use crate::trace::record::{Extra, Link, Record, LOCAL_ROOT, STATUS_BITS, UNSAMPLED};
@@ -22,8 +24,9 @@ pub(crate) struct Encoder {
     /// Added by the block being written (addresses, thread ids), for `rollback`.
     new_sites: Vec<usize>,
     new_threads: Vec<u64>,
-    /// Site definitions and extras of the block being written, appended to it at the end.
+    /// Site and thread definitions and extras of the block being written, appended to it at the end.
     defs: Vec<u8>,
+    thread_defs: Vec<u8>,
     extras: Vec<u8>,
     /// The file's attribute keys.
     keys: Keys,
@@ -91,18 +94,31 @@ impl Hasher for AddressHasher {
 
 impl Encoder {
     /// Appends to `out` the blocks for `batch`: a session block first when the service name is new to
-    /// the file, then one spans block. Refuses a batch whose block would exceed [`MAX_PAYLOAD`] (a reader
-    /// would refuse it: only a batch of millions of spans, or of huge attribute values, comes near); the
-    /// caller then rolls back.
+    /// the file, then an events block when the batch has events, then a spans block when it has spans
+    /// (events first: a span's events are recorded before it ends, so a reader that stops at a torn
+    /// block has usually read a span's events with it). Refuses a batch whose block would exceed
+    /// [`MAX_PAYLOAD`] (a reader would refuse it: only a batch of millions of spans, or of huge
+    /// attribute values, comes near); the caller then rolls back.
     pub(crate) fn encode(&mut self, batch: &Batch, out: &mut Vec<u8>) -> Result<(), String> {
         if self.service.as_deref() != Some(&*batch.service) {
             self.session(&batch.service, out);
         }
-        let start = out.len();
-        self.spans(batch, out);
-        let payload = out.len() - start - BLOCK_HEADER_LEN;
-        if payload > MAX_PAYLOAD as usize {
-            return Err(format!("a batch of {} spans encodes to {payload} bytes, more than a block holds", batch.len));
+        let too_large = |what: &str, n: usize, start: usize, out: &Vec<u8>| {
+            let payload = out.len() - start - BLOCK_HEADER_LEN;
+            match payload > MAX_PAYLOAD as usize {
+                true => Err(format!("a batch of {n} {what} encodes to {payload} bytes, more than a block holds")),
+                false => Ok(()),
+            }
+        };
+        if !batch.events.is_empty() {
+            let start = out.len();
+            self.events(batch, out);
+            too_large("events", batch.events_len, start, out)?;
+        }
+        if !batch.chunks.is_empty() {
+            let start = out.len();
+            self.spans(batch, out);
+            too_large("spans", batch.len, start, out)?;
         }
         Ok(())
     }
@@ -142,7 +158,8 @@ impl Encoder {
         self.service = Some(service.clone());
     }
 
-    fn spans(&mut self, batch: &Batch, out: &mut Vec<u8>) {
+    /// Starts a spans or events block: header room, the clock, room for the counts.
+    fn open_block(&mut self, batch: &Batch, out: &mut Vec<u8>) -> OpenBlock {
         let start = begin_block(out);
         let (anchor_tick, anchor_unix_ns, ns_per_tick) = batch.clock.parts();
         out.extend_from_slice(&anchor_tick.to_le_bytes());
@@ -152,20 +169,52 @@ impl Encoder {
         out.extend_from_slice(&[0; 16]);
         self.defs.clear();
         self.extras.clear();
+        self.thread_defs.clear();
         self.keys.defs.clear();
-        let keys_before = self.keys.added.len();
-        let (sites_before, threads_before) = (self.new_sites.len(), self.new_threads.len());
-        let mut thread_defs = Vec::new();
+        OpenBlock {
+            start,
+            counts_at,
+            keys_before: self.keys.added.len(),
+            sites_before: self.new_sites.len(),
+            threads_before: self.new_threads.len(),
+        }
+    }
+
+    /// Ends a block opened by [`open_block`](Self::open_block) after its runs: the counts, then the
+    /// keys, call sites and threads new to the file, then the extras.
+    fn close_block(&mut self, block: OpenBlock, out: &mut Vec<u8>, kind: u16, runs: usize, count: u32) {
+        let at = block.counts_at;
+        let new_sites = (self.new_sites.len() - block.sites_before) as u32;
+        let new_threads = (self.new_threads.len() - block.threads_before) as u32;
+        let new_keys = (self.keys.added.len() - block.keys_before) as u32;
+        out[at..at + 4].copy_from_slice(&new_sites.to_le_bytes());
+        out[at + 4..at + 8].copy_from_slice(&new_threads.to_le_bytes());
+        out[at + 8..at + 12].copy_from_slice(&(runs as u32).to_le_bytes());
+        out[at + 12..at + 16].copy_from_slice(&new_keys.to_le_bytes());
+        out.extend_from_slice(&self.keys.defs);
+        out.extend_from_slice(&self.defs);
+        out.extend_from_slice(&self.thread_defs);
+        out.extend_from_slice(&self.extras);
+        end_block(out, block.start, kind, count);
+    }
+
+    /// Defines the thread in the block being written when it is new to the file.
+    fn thread(&mut self, thread: crate::ThreadInfo) {
+        if self.threads.insert(thread.id) {
+            self.new_threads.push(thread.id);
+            self.thread_defs.extend_from_slice(&thread.id.to_le_bytes());
+            string(&mut self.thread_defs, thread.name);
+        }
+    }
+
+    fn spans(&mut self, batch: &Batch, out: &mut Vec<u8>) {
+        let block = self.open_block(batch, out);
         let mut count = 0u32;
         // The last call site looked up: spans of one function tend to come in runs.
         let mut last = (usize::MAX, 0u32);
         for chunk in &batch.chunks {
             let records = chunk.run.records();
-            if self.threads.insert(chunk.thread.id) {
-                self.new_threads.push(chunk.thread.id);
-                thread_defs.extend_from_slice(&chunk.thread.id.to_le_bytes());
-                string(&mut thread_defs, chunk.thread.name);
-            }
+            self.thread(chunk.thread);
             let mut run = [0u8; RUN_HEADER_LEN];
             run[0..8].copy_from_slice(&chunk.thread.id.to_le_bytes());
             run[8..12].copy_from_slice(&(records.len() as u32).to_le_bytes());
@@ -190,18 +239,40 @@ impl Encoder {
             out.truncate(at);
             count += records.len() as u32;
         }
-        let new_sites = (self.new_sites.len() - sites_before) as u32;
-        let new_threads = (self.new_threads.len() - threads_before) as u32;
-        out[counts_at..counts_at + 4].copy_from_slice(&new_sites.to_le_bytes());
-        out[counts_at + 4..counts_at + 8].copy_from_slice(&new_threads.to_le_bytes());
-        out[counts_at + 8..counts_at + 12].copy_from_slice(&(batch.chunks.len() as u32).to_le_bytes());
-        let new_keys = (self.keys.added.len() - keys_before) as u32;
-        out[counts_at + 12..counts_at + 16].copy_from_slice(&new_keys.to_le_bytes());
-        out.extend_from_slice(&self.keys.defs);
-        out.extend_from_slice(&self.defs);
-        out.extend_from_slice(&thread_defs);
-        out.extend_from_slice(&self.extras);
-        end_block(out, start, BLOCK_SPANS, count);
+        self.close_block(block, out, BLOCK_SPANS, batch.chunks.len(), count);
+    }
+
+    /// The events block of a batch: one run per chunk of events, laid out like the spans block.
+    fn events(&mut self, batch: &Batch, out: &mut Vec<u8>) {
+        let block = self.open_block(batch, out);
+        let mut count = 0u32;
+        let mut last = (usize::MAX, 0u32);
+        for chunk in &batch.events {
+            let records = chunk.run.records();
+            self.thread(chunk.thread);
+            let mut run = [0u8; EVENT_RUN_HEADER_LEN];
+            run[0..8].copy_from_slice(&chunk.thread.id.to_le_bytes());
+            run[8..12].copy_from_slice(&(records.len() as u32).to_le_bytes());
+            run[16..24].copy_from_slice(&chunk.index.to_le_bytes());
+            out.extend_from_slice(&run);
+            let mut previous = PreviousEvent::default();
+            let mut at = out.len();
+            out.resize(at + records.len() * EVENT_MAX_LEN + SCRATCH, 0);
+            for record in records {
+                let site = record.call_site();
+                let address = site as *const CallSite as usize;
+                let index = if address == last.0 { last.1 } else { self.site_index(site) };
+                last = (address, index);
+                let room = out[at..].first_chunk_mut::<SCRATCH>().expect("room made for the longest event");
+                at += encode_event(room, &mut previous, record, index);
+                if let Some(extra) = &record.extra {
+                    encode_event_extra(&mut self.extras, &mut self.keys, extra);
+                }
+            }
+            out.truncate(at);
+            count += records.len() as u32;
+        }
+        self.close_block(block, out, BLOCK_EVENTS, batch.events.len(), count);
     }
 
     /// The site's index in the file's table, defining it in this block when it is new.
@@ -218,11 +289,16 @@ impl Encoder {
             string(d, site.file);
             d.extend_from_slice(&site.line.to_le_bytes());
             d.push(kind::code(site.kind));
+            d.push(site.level as u8);
             d.extend_from_slice(&(site.attributes.len() as u32).to_le_bytes());
             for (key, v) in site.attributes {
                 d.extend_from_slice(&0u32.to_le_bytes());
                 string(d, key);
                 value(d, v);
+            }
+            d.extend_from_slice(&(site.keys.len() as u32).to_le_bytes());
+            for key in site.keys {
+                self.keys.write(d, &Cow::Borrowed(key));
             }
         }
         index
@@ -231,6 +307,15 @@ impl Encoder {
 
 const _: () = assert!(FLAG_STATUS as usize == STATUS_BITS);
 const _: () = assert!(FLAG_UNSAMPLED as usize == UNSAMPLED && FLAG_LOCAL_ROOT as usize == LOCAL_ROOT);
+
+/// Where a block being written starts, and what the tables held before it.
+struct OpenBlock {
+    start: usize,
+    counts_at: usize,
+    keys_before: usize,
+    sites_before: usize,
+    threads_before: usize,
+}
 
 /// What a record is written relative to: the previous record of its run.
 #[derive(Default)]
@@ -300,6 +385,106 @@ fn encode_record(out: &mut [u8; SCRATCH], previous: &mut Previous, record: &Reco
     at += duration_len;
     *previous = Previous { trace, start: record.start };
     at
+}
+
+/// What an event is written relative to: the previous event of its run (its time), and the last one of
+/// the run that had a span (its ids).
+#[derive(Default)]
+struct PreviousEvent {
+    trace: u128,
+    span: u64,
+    time: u64,
+}
+
+const _: () = assert!(SCRATCH >= EVENT_MAX_LEN + 8);
+// The head keeps the record's own field-type tags and sampled bit, so the tag numbers are the format's.
+const _: () = assert!(emit::I64 == 1 && emit::F64 == 2 && emit::BOOL == 3);
+const _: () = assert!(EVENT_HEAD_SAMPLED as usize == EVENT_SAMPLED && EVENT_TAGS == 0b1111);
+
+/// An inline field's word as written: an `i64` zigzagged (small either side of zero), an `f64`'s bits
+/// byte-swapped (the low mantissa bytes of round numbers are zero), a `bool` as is.
+#[inline(always)]
+pub(crate) fn field_word(tag: usize, word: u64) -> u64 {
+    match tag {
+        emit::I64 => zigzag(word),
+        emit::F64 => word.swap_bytes(),
+        _ => word,
+    }
+}
+
+/// Writes one event record into `out`; returns its length. Like [`encode_record`]: the time relative to
+/// the previous event of the run, the ids left out when they are the previous span event's, each
+/// number in as many bytes as it needs, every field stored as a full word.
+#[inline(always)]
+fn encode_event(out: &mut [u8; SCRATCH], previous: &mut PreviousEvent, record: &Record, site: u32) -> usize {
+    let tags = record.site & EVENT_TAGS as usize;
+    let mut head = (record.site & (EVENT_TAGS | EVENT_HEAD_SAMPLED) as usize) as u32;
+    if record.extra.is_some() {
+        head |= EVENT_HEAD_EXTRA;
+    }
+    let (trace, span) = (record.trace_id, record.span_id);
+    let mode = if span == 0 {
+        EVENT_SPAN_NONE
+    } else if trace == previous.trace && span == previous.span {
+        EVENT_SPAN_SAME
+    } else if trace == previous.trace {
+        EVENT_SPAN_ID
+    } else if trace >> 64 == previous.trace >> 64 {
+        EVENT_SPAN_LOW
+    } else {
+        EVENT_SPAN_FULL
+    };
+    head |= mode << EVENT_SPAN_SHIFT;
+    let time = zigzag(record.start.wrapping_sub(previous.time));
+    let (time_len, site_len) = (byte_len(time), byte_len(site as u64));
+    head |= ((time_len - 1) as u32) << EVENT_TIME_SHIFT | ((site_len - 1) as u32) << EVENT_SITE_SHIFT;
+    let tag = [tags & 0b11, tags >> 2 & 0b11];
+    let words = [field_word(tag[0], record.parent_id), field_word(tag[1], record.end)];
+    let mut lens = [0; 2];
+    for i in 0..2 {
+        if tag[i] != 0 {
+            lens[i] = byte_len(words[i]);
+            head |= ((lens[i] - 1) as u32) << EVENT_FIELD_SHIFT[i];
+        }
+    }
+    out[0..4].copy_from_slice(&head.to_le_bytes());
+    out[3..7].copy_from_slice(&site.to_le_bytes());
+    let mut at = 3 + site_len;
+    match mode {
+        EVENT_SPAN_FULL => {
+            out[at..at + 16].copy_from_slice(&trace.to_le_bytes());
+            at += 16;
+        }
+        EVENT_SPAN_LOW => {
+            out[at..at + 8].copy_from_slice(&(trace as u64).to_le_bytes());
+            at += 8;
+        }
+        _ => {}
+    }
+    if mode >= EVENT_SPAN_ID {
+        out[at..at + 8].copy_from_slice(&span.to_le_bytes());
+        at += 8;
+    }
+    out[at..at + 8].copy_from_slice(&time.to_le_bytes());
+    at += time_len;
+    for i in 0..2 {
+        out[at..at + 8].copy_from_slice(&words[i].to_le_bytes());
+        at += lens[i];
+    }
+    previous.time = record.start;
+    if span != 0 {
+        (previous.trace, previous.span) = (trace, span);
+    }
+    at
+}
+
+/// An event's extra: `present` (bit 0: a message), the message, then the fields not kept inline.
+fn encode_event_extra(out: &mut Vec<u8>, keys: &mut Keys, extra: &Extra) {
+    out.push(if extra.message.is_some() { EVENT_EXTRA_MESSAGE } else { 0 });
+    if let Some(message) = &extra.message {
+        string(out, message);
+    }
+    attributes(out, keys, &extra.attributes);
 }
 
 /// Bytes a little-endian `v` needs, 1 to 8 (a 0 takes one byte).

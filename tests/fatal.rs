@@ -42,6 +42,14 @@ fn check(stderr: &str, spans: &[telem::store::StoredSpan]) {
             telem::Status::Error("the child gives up".into()),
             "{name} failed with the panic's message"
         );
+        let exception = span
+            .events
+            .iter()
+            .find(|e| &*e.name == "exception")
+            .unwrap_or_else(|| panic!("{name} has no exception event: {:?}", span.events));
+        assert_eq!(exception.field("exception.message"), Some(&telem::Value::from("the child gives up")));
+        let location = exception.field("code.location").map(|v| v.to_string()).unwrap_or_default();
+        assert!(location.starts_with("examples/events.rs:"), "{name}: the panic's location, got {location:?}");
     }
     let (outer, inner) =
         (spans.iter().find(|s| &*s.name == "outer").unwrap(), spans.iter().find(|s| &*s.name == "inner").unwrap());

@@ -198,6 +198,10 @@ fn json_lines_of_format_v1_are_read_too() {
     let (telem, memory) = common::start_with(|b| b.with_exporter("v1", console).service_name("v1 shop"));
     record_every_kind();
     assert!(telem.shutdown());
+    // Only the span lines: the console's event lines (the panics' `exception` events) are not v1.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let spans: String = text.lines().filter(|l| l.starts_with("{\"v\":1,")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, spans).unwrap();
     let seen = memory.spans();
     let stored = telem::store::read_file(&file).unwrap();
     assert_eq!(telem::store::Reader::open(&file).unwrap().version(), 1);
@@ -240,7 +244,7 @@ fn several_blocks(name: &str) -> (PathBuf, Vec<u8>, Contents) {
     let file = session_file(&dir);
     let bytes = std::fs::read(&file).unwrap();
     let contents = telem::store::read_file_all(&file).unwrap();
-    assert_eq!((contents.spans.len(), contents.events.len()), (24, 24));
+    assert_eq!((contents.spans.len(), contents.events.len()), (24, 26), "and session.start, session.end");
     assert!(contents.spans.iter().filter(|s| &*s.name == "block.span").all(|s| s.events.len() == 1));
     (dir, bytes, contents)
 }
@@ -394,8 +398,8 @@ fn read_dir_reads_every_store_session_and_reports_each_damaged_one() {
     std::fs::write(dir.join("zz-torn.telem"), &bytes[..bytes.len() - 3]).unwrap();
     std::fs::write(dir.join("notes.txt"), b"not a session file").unwrap();
     let partial = telem::store::read_dir(&dir).unwrap_err();
-    assert_eq!(partial.spans.len(), whole.spans.len() + 18, "the whole file, then the torn one up to its last block");
-    assert_eq!(partial.events.len(), 2 * whole.events.len(), "the torn block is the last spans block");
+    assert_eq!(partial.spans.len(), 2 * whole.spans.len(), "the whole file, then the torn one up to its last block");
+    assert_eq!(partial.events.len(), 2 * whole.events.len() - 1, "the torn block is the last, session.end's");
     assert_eq!(partial.errors.len(), 1);
     assert!(partial.errors[0].path().ends_with("zz-torn.telem"), "{partial}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -444,7 +448,11 @@ fn store_blocks_carry_a_standard_crc_and_unknown_kinds_are_skipped() {
         at += 16 + len;
     }
     assert_eq!(at, bytes.len());
-    assert_eq!(kinds, [1, 3, 2, 3, 2, 3, 2, 3, 2], "a session block, then per flush an events and a spans block");
+    assert_eq!(
+        kinds,
+        [1, 3, 2, 3, 2, 3, 2, 3, 2, 3],
+        "a session block, per flush an events and a spans block, then session.end's"
+    );
     // A block of a kind added later, whole and checksummed, between two others: skipped.
     let mut with_unknown = bytes.clone();
     with_unknown.extend_from_slice(&block(77, b"later"));
@@ -714,7 +722,7 @@ fn every_field_of_every_kind_of_event_survives_the_store_and_spans_get_their_eve
     assert_eq!(sorted.len(), indices.len(), "session indices are unique");
     let threads: std::collections::HashSet<_> =
         contents.events.iter().map(|e| (e.thread_id, e.thread.clone())).collect();
-    assert_eq!(threads.len(), 1 + 2 * 4, "this thread and two rounds of four");
+    assert_eq!(threads.len(), 2 + 2 * 4, "this thread, two rounds of four, and telem's own (the session events)");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -748,7 +756,8 @@ fn a_plain_event_takes_a_few_bytes_in_the_store() {
     let inside = std::fs::metadata(&file).unwrap().len() - before - outside;
     assert!(telem.shutdown());
     let contents = telem::store::read_file_all(&file).unwrap();
-    assert_eq!(contents.events.len(), 2 * n as usize);
+    let counted = contents.events.iter().filter(|e| !e.name.starts_with("session.")).count();
+    assert_eq!(counted, 2 * n as usize, "and the session's start and end");
     assert_eq!(contents.spans[0].events.len(), n as usize);
     let (outside, inside) = (outside as f64 / n as f64, inside as f64 / n as f64);
     println!("bytes per event with two scalar fields: {outside:.2} outside a span, {inside:.2} inside one");

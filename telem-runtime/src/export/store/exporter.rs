@@ -169,6 +169,7 @@ mod tests {
             events: vec![Chunk { thread: info, run: Run::owned(events).unwrap(), index: 40 }],
             clock: Converter::from_parts(0, 1_000_000, 1.0),
             service: std::sync::Arc::from(service),
+            session: 1,
             len: 1,
             events_len: 2,
         }

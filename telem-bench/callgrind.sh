@@ -11,8 +11,10 @@
 #   bash telem-bench/callgrind.sh [N]      # N defaults to 200000 (about a minute in all)
 #   CASES="telem floor" bash telem-bench/callgrind.sh    # some cases only; KEEP=1 keeps the outputs
 #
-# The OpenTelemetry cases run N/20 and 2N/20 calls (they cost ~50x more per call). The compiled-out
-# cases come from `compiled-out/` (telem built without its `enabled` feature, its own workspace).
+# The OpenTelemetry cases and the formatting event cases (tracing_fmt_event, log_event) run N/20 and
+# 2N/20 calls (they cost ~20-50x more per call). The compiled-out cases come from `compiled-out/`
+# (telem built without its `enabled` feature, its own workspace). The event cases (issue 10):
+#   CASES="plain telem telem_event2 telem_event_below" bash telem-bench/callgrind.sh 100000
 #
 # valgrind runs one thread at a time, so a background thread may not run during the loop: telem gets a
 # ring that holds every span of the run and OpenTelemetry a batch queue as large (each run checks that
@@ -23,7 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-200000}"
-CASES=(${CASES:-plain floor telem telem_disabled plain_compiled_out telem_compiled_out fastrace tracing_no_subscriber tracing_registry otel_sdk tracing_otel})
+CASES=(${CASES:-plain floor telem telem_disabled plain_compiled_out telem_compiled_out fastrace tracing_no_subscriber tracing_registry otel_sdk tracing_otel telem_event2 telem_event2_outside telem_event_below tracing_fmt_event tracing_fmt_below log_event log_below})
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 RESULTS="${TELEM_BENCH_RESULTS:-$TARGET/telem-bench}"
 mkdir -p "$RESULTS"
@@ -61,13 +63,13 @@ count() {
 {
     echo "### Instructions per call (callgrind)"
     echo
-    echo "(Ir(2N) − Ir(N)) / N with N = $N (N/20 for the OpenTelemetry cases); exact where timing plays no part."
+    echo "(Ir(2N) − Ir(N)) / N with N = $N (N/20 for the OpenTelemetry cases, tracing_fmt_event and log_event); exact where timing plays no part."
     echo
     echo "| case | Ir/call, calling thread | Ir/call, whole process |"
     echo "|---|---:|---:|"
     for case in "${CASES[@]}"; do
         n="$N"
-        [[ "$case" == otel_sdk || "$case" == tracing_otel ]] && n=$((N / 20))
+        case "$case" in otel_sdk | tracing_otel | tracing_fmt_event | log_event) n=$((N / 20)) ;; esac
         read -r m1 t1 < <(count "$case" "$n")
         read -r m2 t2 < <(count "$case" $((2 * n)))
         awk -v c="$case" -v m1="$m1" -v m2="$m2" -v t1="$t1" -v t2="$t2" -v n="$n" \

@@ -198,6 +198,12 @@ pub fn telem_start_disabled() -> telem::Telem {
 /// Stops telem (the guard's shutdown) and prints its counters to stderr, so the run shows whether
 /// every span of the benchmark reached the null exporter or was counted as dropped.
 pub fn telem_stop(guard: telem::Telem, label: &str) {
+    telem_stop_into(guard, label, "criterion_accounting.txt");
+}
+
+/// [`telem_stop`], appending the line to `file` in the results dir; events, when any were recorded,
+/// get their own counters in the same line.
+pub fn telem_stop_into(guard: telem::Telem, label: &str, file: &str) {
     let before = telem::stats();
     let drained = guard.shutdown();
     let after = telem::stats();
@@ -212,11 +218,25 @@ pub fn telem_stop(guard: telem::Telem, label: &str) {
         null.map_or(0, |e| e.in_flight),
         before.in_rings,
     );
+    let events = &after.events;
+    let line = if events.recorded == 0 {
+        line
+    } else {
+        let null = events.exporter("null");
+        format!(
+            "{line}; events: recorded {}, ring_dropped {} ({:.4} %), null exporter exported {} dropped {} in_flight {} (in rings before shutdown: {})",
+            events.recorded,
+            events.ring_dropped,
+            100.0 * events.ring_dropped as f64 / events.recorded.max(1) as f64,
+            null.map_or(0, |e| e.exported),
+            null.map_or(0, |e| e.dropped),
+            null.map_or(0, |e| e.in_flight),
+            before.events.in_rings,
+        )
+    };
     eprintln!("[telem-bench] {line}");
     use std::io::Write as _;
-    if let Ok(mut f) =
-        std::fs::OpenOptions::new().create(true).append(true).open(results_dir().join("criterion_accounting.txt"))
-    {
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(results_dir().join(file)) {
         let _ = writeln!(f, "{line}");
     }
 }
@@ -376,6 +396,91 @@ pub fn tracing_tree100() {
 /// A dispatcher with a bare `tracing_subscriber` registry (the base every `tracing` layer stack sits on).
 pub fn tracing_registry() -> tracing::Dispatch {
     tracing::Dispatch::new(tracing_subscriber::registry())
+}
+
+// ---------------------------------------------------------------------------------------------------
+// events: telem, tracing, log (the criterion group `events` and the callgrind driver)
+// ---------------------------------------------------------------------------------------------------
+//
+// Every library records the same event: level info, name `bench.event`, two scalar fields
+// `n = 7_i64` and `ok = true` (black-boxed, so no case can fold them), no message. The below-level
+// cases record the same at debug, below each library's minimum level (telem's default `Info`, the
+// fmt subscriber's default INFO, env_logger filtered at Info). Each is one `#[inline(never)]` call,
+// like [`plain`], so the difference to `plain` is what the library adds.
+
+/// `telem::info!` with two scalar fields and no message (both fields inline in the record: no
+/// allocation). Inside a span when one is current, else a log record without trace context.
+#[inline(never)]
+pub fn telem_event2() {
+    telem::info!("bench.event", n = black_box(7_i64), ok = black_box(true));
+}
+
+/// The same at `debug`, below telem's default minimum level `Info`.
+#[inline(never)]
+pub fn telem_event_below() {
+    telem::debug!("bench.event", n = black_box(7_i64), ok = black_box(true));
+}
+
+/// `#[telem::span]` around the same event: a span and its event per call.
+#[telem::span]
+#[inline(never)]
+pub fn telem_span_event2() {
+    telem::info!("bench.event", n = black_box(7_i64), ok = black_box(true));
+}
+
+/// Opens a manual span (`telem::Span::start`) and makes it current while `f` runs: the event cases
+/// "inside a span" run their whole measured loop under this one span, so the loop times the event
+/// alone (reading the current span's ids is part of it), not a span per event.
+pub fn in_span<R>(f: impl FnOnce() -> R) -> R {
+    let mut span = telem::Span::start("bench.parent");
+    let entered = span.enter();
+    let r = f();
+    drop(entered);
+    span.end();
+    r
+}
+
+/// `tracing::info!` with the same two fields, named like telem's.
+#[inline(never)]
+pub fn tracing_event2() {
+    tracing::info!(name: "bench.event", n = black_box(7_i64), ok = black_box(true));
+}
+
+/// The same at `debug`, below the fmt subscriber's default maximum level INFO.
+#[inline(never)]
+pub fn tracing_event_below() {
+    tracing::debug!(name: "bench.event", n = black_box(7_i64), ok = black_box(true));
+}
+
+/// A dispatcher with `tracing_subscriber::fmt()` (a registry + the fmt layer, default format:
+/// timestamp, level, target, fields; default maximum level INFO; no ANSI colours) writing to
+/// `std::io::sink`.
+pub fn tracing_fmt_sink() -> tracing::Dispatch {
+    tracing::Dispatch::new(tracing_subscriber::fmt().with_writer(std::io::sink).finish())
+}
+
+/// `log::info!` with the same two fields as key-values (`log`'s `kv`), the name as its message.
+#[inline(never)]
+pub fn log_event2() {
+    log::info!(n = black_box(7_i64), ok = black_box(true); "bench.event");
+}
+
+/// The same at `debug`, below env_logger's `Info` filter.
+#[inline(never)]
+pub fn log_event_below() {
+    log::debug!(n = black_box(7_i64), ok = black_box(true); "bench.event");
+}
+
+/// Installs env_logger as `log`'s global logger (once per process: `log` has one): filter `Info`,
+/// the default format (timestamp, level, target, message, key-values), no colours, into
+/// `std::io::sink` (`Target::Pipe`). The environment (`RUST_LOG`) is not read.
+pub fn env_logger_sink() {
+    env_logger::Builder::new()
+        .filter_level(log::LevelFilter::Info)
+        .write_style(env_logger::WriteStyle::Never)
+        .target(env_logger::Target::Pipe(Box::new(std::io::sink())))
+        .try_init()
+        .expect("no other global logger in telem-bench");
 }
 
 // ---------------------------------------------------------------------------------------------------

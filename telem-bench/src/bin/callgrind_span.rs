@@ -5,7 +5,11 @@
 //! ```
 //!
 //! Cases: plain, floor, telem, telem_flow3, telem_unsampled, telem_disabled, fastrace, tracing_no_subscriber, tracing_registry,
-//! otel_sdk, tracing_otel (the compiled-out cases are in `compiled-out/`'s `callgrind_compiled_out`).
+//! otel_sdk, tracing_otel (the compiled-out cases are in `compiled-out/`'s `callgrind_compiled_out`);
+//! events (one event per call, the functions of the criterion group `events`): telem_event2 (two scalar
+//! fields, the loop under one entered span), telem_event2_outside (no span), telem_event_below (debug,
+//! below the default minimum level), tracing_fmt_event, tracing_fmt_below (registry + fmt layer into a
+//! sink), log_event, log_below (env_logger into a sink).
 //! `callgrind.sh` runs it with N and 2N and reports (Ir(2N) − Ir(N)) / N, so start-up, shutdown and
 //! every other fixed cost cancel out. Telem and fastrace are shut down / flushed before exit, so the
 //! whole-process count includes draining and exporting every span; so is the OpenTelemetry provider.
@@ -70,6 +74,37 @@ fn main() {
             let stats = telem::stats();
             assert_eq!(stats.recorded, if flow { 4 * n } else { 0 });
             assert_eq!(stats.ring_dropped, 0, "no span dropped");
+        }
+        "telem_event2" | "telem_event2_outside" => {
+            // A ring that holds every event (rings are per signal, each of the builder's capacity); the
+            // span of `telem_event2` is opened and entered before the measured loop, so the loop counts
+            // the event alone.
+            let telem = b::telem_start_holding(n + 1);
+            if case == "telem_event2" {
+                b::in_span(|| hot_loop(n, b::telem_event2));
+            } else {
+                hot_loop(n, b::telem_event2);
+            }
+            assert!(telem.shutdown(), "telem did not drain");
+            let stats = telem::stats();
+            assert_eq!(stats.events.recorded, n, "every event recorded");
+            assert_eq!(stats.events.ring_dropped, 0, "no event dropped");
+            assert_eq!(stats.recorded, u64::from(case == "telem_event2"), "the one span");
+            eprintln!("telem stats: {stats:?}");
+        }
+        "telem_event_below" => {
+            let telem = b::telem_start_holding(1);
+            hot_loop(n, b::telem_event_below);
+            assert!(telem.shutdown(), "telem did not drain");
+            assert_eq!(telem::stats().events.recorded, 0, "below the level: nothing recorded");
+        }
+        "tracing_fmt_event" | "tracing_fmt_below" => {
+            let _default = tracing::dispatcher::set_default(&b::tracing_fmt_sink());
+            hot_loop(n, if case == "tracing_fmt_event" { b::tracing_event2 } else { b::tracing_event_below });
+        }
+        "log_event" | "log_below" => {
+            b::env_logger_sink();
+            hot_loop(n, if case == "log_event" { b::log_event2 } else { b::log_event_below });
         }
         "telem_disabled" => {
             let _telem = b::telem_start_disabled();

@@ -1,12 +1,12 @@
-//! Prints the suite's results: the `spans` criterion group as one markdown table of ratios, the harness
-//! results (`drain`, `rss`, `cpu`, `workload`, `callgrind.sh`), telem's accounting over the criterion
-//! run, and the targets (issues 3, 8 and 9) next to the measured figures (met / not met).
+//! Prints the suite's results: the `spans` and `events` criterion groups as markdown tables of ratios,
+//! the harness results (`drain`, `rss`, `cpu`, `workload`, `callgrind.sh`), telem's accounting over the
+//! criterion runs, and the targets (issues 3, 8, 9 and 10) next to the measured figures (met / not met).
 //!
 //! ```text
 //! cargo run -p telem-bench --release --bin report [criterion dir]
 //! ```
 //!
-//! Reads `<criterion dir>/spans/<case>/new/estimates.json`, where the criterion dir is the argument, else
+//! Reads `<criterion dir>/{spans,events}/<case>/new/estimates.json`, where the criterion dir is the argument, else
 //! `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`, else the workspace's `target/criterion` (what
 //! criterion itself uses), and the harness results from `telem_bench::results_dir()`.
 //!
@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use telem_bench as b;
 
 const GROUP: &str = "spans";
+const EVENTS: &str = "events";
 
 /// A row of the table, or a section heading (`case` empty, `what` the heading).
 struct Row {
@@ -73,6 +74,24 @@ const ROWS: &[Row] = &[
     row("tracing_registry_2threads", "#[instrument], one registry shared by 2 threads"),
 ];
 
+/// The `events` group's table (issue 10). Ratios are to plain, one `#[span]` (`telem_span`), tracing's
+/// fmt layer and env_logger, all of the same run.
+const EVENT_ROWS: &[Row] = &[
+    row("plain", "empty #[inline(never)] fn"),
+    row("floor", "2× rdtsc + one 64 B store into a TLS ring (a span reads the clock twice, an event once)"),
+    row("telem_span", "#[telem::span] on an empty fn (the reference), collector + null exporter"),
+    row("telem_event2", "telem::info! with 2 scalar fields, inside a span (one span entered around the loop)"),
+    row("telem_event2_cpu", "same, whole-process CPU time per event (not recording thread)"),
+    row("telem_event2_outside", "telem::info! with 2 scalar fields, no span current"),
+    row("telem_span_event2", "#[telem::span] fn whose body is that event (a span + an event per call)"),
+    row("telem_event_below", "telem::debug!, below the default minimum level Info"),
+    row("tracing_fmt", "tracing::info! with the 2 fields, registry + fmt layer into io::sink"),
+    row("tracing_fmt_below", "tracing::debug!, below the fmt subscriber's level INFO"),
+    row("tracing_registry", "tracing::info!, bare registry (no layer: nothing formatted)"),
+    row("log_env_logger", "log::info! with the 2 fields as key-values, env_logger into io::sink"),
+    row("log_below", "log::debug!, below env_logger's Info filter"),
+];
+
 fn criterion_dir() -> PathBuf {
     if let Some(dir) = std::env::args_os().nth(1) {
         return PathBuf::from(dir);
@@ -85,7 +104,12 @@ fn criterion_dir() -> PathBuf {
 
 /// (point estimate, lower, upper) of `stat` (`median` or `mean`), in ns per iteration.
 fn estimate(dir: &Path, case: &str, stat: &str) -> Option<(f64, f64, f64)> {
-    let path = dir.join(GROUP).join(case).join("new").join("estimates.json");
+    estimate_in(dir, GROUP, case, stat)
+}
+
+/// [`estimate`] in the criterion group `group`.
+fn estimate_in(dir: &Path, group: &str, case: &str, stat: &str) -> Option<(f64, f64, f64)> {
+    let path = dir.join(group).join(case).join("new").join("estimates.json");
     let text = std::fs::read_to_string(&path).ok()?;
     let json: Value = serde_json::from_str(&text).ok()?;
     let s = &json[stat];
@@ -126,9 +150,10 @@ fn callgrind_ir(case: &str) -> Option<(f64, f64)> {
 fn main() {
     let dir = criterion_dir();
     let get = |case: &str| estimate(&dir, case, stat_of(case)).map(|e| e.0);
-    if get("plain").is_none() {
+    let get_event = |case: &str| estimate_in(&dir, EVENTS, case, stat_of(case)).map(|e| e.0);
+    if get("plain").is_none() && get_event("plain").is_none() {
         eprintln!(
-            "no results under {}/{GROUP}: run `bash telem-bench/run.sh` (or cargo bench -p telem-bench) first",
+            "no results under {0}/{GROUP} or {0}/{EVENTS}: run `bash telem-bench/run.sh` (or cargo bench -p telem-bench) first",
             dir.display()
         );
         std::process::exit(1);
@@ -173,6 +198,8 @@ fn main() {
     }
     println!();
 
+    event_table(&dir, &get_event);
+
     // The harnesses' own tables, as they printed them.
     for (name, title) in [
         ("drain", "collector drain rate (`drain`)"),
@@ -196,13 +223,56 @@ fn main() {
         }
         Err(_) => println!("(no telem case ran)"),
     }
-    println!("\nDropped spans skip the slot write, so a high drop count flatters the criterion `telem` figures.\n");
+    match std::fs::read_to_string(b::results_dir().join("criterion_events_accounting.txt")) {
+        Ok(text) => {
+            for line in text.lines() {
+                println!("- {line}");
+            }
+        }
+        Err(_) => println!("- (group events: no telem case ran)"),
+    }
+    println!("\nDropped spans and events skip the slot write, so a high drop count flatters the criterion `telem` figures.\n");
 
-    targets(&get);
+    targets(&get, &get_event);
+}
+
+/// The `events` group as one table: time per call and its ratios to plain, to one `#[span]`, to
+/// tracing's fmt layer and to env_logger, plus the difference to plain in ns.
+fn event_table(dir: &Path, get: &dyn Fn(&str) -> Option<f64>) {
+    println!("## Event cost (criterion group `{EVENTS}`, results from {})\n", dir.join(EVENTS).display());
+    if EVENT_ROWS.iter().all(|r| get(r.case).is_none()) {
+        println!("(not run)\n");
+        return;
+    }
+    println!("Median wall-clock time per call on the recording thread (the `_cpu` row: mean whole-process CPU time per call). Ratios within one run.\n");
+    println!("| case | what | ns/call | 95 % CI | − plain, ns | ratio to plain | ratio to #[span] | ratio to tracing fmt | ratio to env_logger |");
+    println!("|---|---|---:|---|---:|---:|---:|---:|---:|");
+    let ratio = |value: f64, base: Option<f64>| match base {
+        Some(base) if base > 0.0 => format!("{:.2}×", value / base),
+        _ => "–".to_owned(),
+    };
+    let plain = get("plain");
+    for r in EVENT_ROWS {
+        let Some((value, lo, hi)) = estimate_in(dir, EVENTS, r.case, stat_of(r.case)) else {
+            println!("| {} | {} | (no result) | | | | | | |", r.case, r.what);
+            continue;
+        };
+        println!(
+            "| {} | {} | {value:.2} | {lo:.2}–{hi:.2} | {} | {} | {} | {} | {} |",
+            r.case,
+            r.what,
+            plain.map_or("–".into(), |p| format!("{:+.2}", value - p)),
+            ratio(value, plain),
+            ratio(value, get("telem_span")),
+            ratio(value, get("tracing_fmt")),
+            ratio(value, get("log_env_logger")),
+        );
+    }
+    println!();
 }
 
 /// The targets (issue 3, and the rows marked issue 8 and issue 9) next to the measured figures.
-fn targets(get: &dyn Fn(&str) -> Option<f64>) {
+fn targets(get: &dyn Fn(&str) -> Option<f64>, get_event: &dyn Fn(&str) -> Option<f64>) {
     let cpu = read_json("cpu");
     let drain = read_json("drain");
     let rss = read_json("rss");
@@ -369,6 +439,8 @@ fn targets(get: &dyn Fn(&str) -> Option<f64>) {
         None => add("flat resident memory after 100 M spans", "no result".into(), None),
     }
 
+    event_targets(get_event, &mut add);
+
     println!("## Targets\n");
     println!("| target | measured | status |");
     println!("|---|---|---|");
@@ -491,6 +563,64 @@ fn issue9_targets(cpu: Option<&Value>, add: &mut dyn FnMut(&str, String, Option<
             target,
             format!("{exact} of {} telem bursts (every exporter, nothing in flight after shutdown)", bursts.len()),
             Some(exact == bursts.len()),
+        );
+    }
+}
+
+/// Issue 10's targets for events, from the `events` group (one run, so the ratios share a machine
+/// state), with the exact instruction counts of `callgrind.sh` beside them where it ran.
+fn event_targets(get: &dyn Fn(&str) -> Option<f64>, add: &mut dyn FnMut(&str, String, Option<bool>)) {
+    let div = |a: Option<f64>, b: Option<f64>| Some(a? / b?).filter(|v| v.is_finite());
+    let x = |v: Option<f64>| v.map_or("no result".to_owned(), |v| format!("{v:.2}×"));
+    let ir = |case: &str| callgrind_ir(case).map(|(t, _)| t);
+    let ir_text = |a: &str, b: &str| match (ir(a), ir(b)) {
+        (Some(a), Some(b)) => format!("; callgrind, calling thread: {a:.1} vs {b:.1} instructions ({:.2}×)", a / b),
+        _ => String::new(),
+    };
+
+    let inside = div(get("telem_event2"), get("telem_span"));
+    add(
+        "event with 2 scalar fields inside a span ≤ 1.5× one `#[span]`, recording thread (issue 10)",
+        format!(
+            "{} (criterion, telem_event2 / telem_span; no span current: {}; the span's two clock reads: floor / telem_span {}){}",
+            x(inside),
+            x(div(get("telem_event2_outside"), get("telem_span"))),
+            x(div(get("floor"), get("telem_span"))),
+            ir_text("telem_event2", "telem")
+        ),
+        inside.map(|v| v <= 1.5),
+    );
+
+    let below = get("telem_event_below").zip(get("plain")).map(|(e, p)| e - p);
+    add(
+        "event below the minimum level within 1 ns of a plain call (issue 10)",
+        format!(
+            "{} (criterion, telem_event_below − plain){}",
+            below.map_or("no result".into(), |d| format!("{d:+.2} ns")),
+            match (ir("telem_event_below"), ir("plain")) {
+                (Some(e), Some(p)) => format!("; callgrind: {e:.1} vs {p:.1} instructions per call"),
+                _ => String::new(),
+            }
+        ),
+        below.map(|d| d <= 1.0),
+    );
+
+    // The telem event against each library's: the dearer of telem's two event cases (inside a span,
+    // outside any span), so neither flatters the verdict.
+    let telem = get("telem_event2").into_iter().chain(get("telem_event2_outside")).reduce(f64::max);
+    for (case, what, ir_case) in [
+        ("tracing_fmt", "tracing `info!` with registry + fmt layer into a sink", "tracing_fmt_event"),
+        ("log_env_logger", "`log` + env_logger into a sink", "log_event"),
+    ] {
+        let v = div(telem, get(case));
+        add(
+            &format!("telem event ≤ 0.3× {what}, same run (issue 10)"),
+            format!(
+                "{} (criterion, the dearer of telem_event2 / telem_event2_outside over {case}){}",
+                x(v),
+                ir_text("telem_event2", ir_case)
+            ),
+            v.map(|v| v <= 0.3),
         );
     }
 }

@@ -218,7 +218,7 @@ macro_rules! __telem_event {
         static __TELEM_EVENT: $crate::__private::CallSite = $crate::__private::CallSite::event(
             $name, $level, ::core::module_path!(), ::core::file!(), ::core::line!(), &[$($key),*],
         );
-        if $crate::__private::event_enabled(&__TELEM_EVENT) {
+        if $crate::__private::event_enabled(&__TELEM_EVENT, $level) {
             #[allow(unused_imports)]
             use $crate::__private::{ViaDebug as _, ViaToValue as _};
             $crate::__private::emit(

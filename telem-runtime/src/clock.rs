@@ -102,6 +102,7 @@ impl Converter {
 
 /// The UTC calendar date and time of a Unix time: `[year, month, day, hour, minute, second]`
 /// (Howard Hinnant's days-to-civil algorithm), for file names and log timestamps.
+#[cfg_attr(not(any(feature = "console", feature = "store")), allow(dead_code))]
 pub(crate) fn utc(unix_secs: u64) -> [u64; 6] {
     let days = (unix_secs / 86_400) as i64;
     let secs = unix_secs % 86_400;
@@ -118,6 +119,7 @@ pub(crate) fn utc(unix_secs: u64) -> [u64; 6] {
 }
 
 /// RFC 3339 in UTC with nanoseconds, `2026-12-03T18:36:13.123456789Z`, for a Unix time in ns.
+#[cfg_attr(not(feature = "console"), allow(dead_code))]
 pub(crate) fn rfc3339(unix_ns: u64) -> String {
     let [year, month, day, h, m, s] = utc(unix_ns / 1_000_000_000);
     format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{:09}Z", unix_ns % 1_000_000_000)

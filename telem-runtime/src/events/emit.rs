@@ -19,6 +19,7 @@
 use crate::clock;
 use crate::collect::local::{hot, running};
 use crate::collect::Signal;
+use crate::events::level::Level;
 use crate::trace::callsite::CallSite;
 use crate::trace::context::SAMPLED;
 use crate::trace::record::{Extra, Record};
@@ -35,18 +36,74 @@ pub(crate) const BOOL: usize = 3;
 /// Site bit of an event recorded under a sampled span.
 pub(crate) const EVENT_SAMPLED: usize = 0b1_0000;
 
-/// Whether an event of `site` is recorded now: the call site's cached level verdict (one relaxed
-/// load), then telem's state.
+/// Whether an event of `site` at `level` (the site's own, given again as a constant so it folds) is
+/// recorded now: the call site's cached level verdict (one relaxed load), then telem's state.
 #[inline(always)]
-pub fn enabled(site: &'static CallSite) -> bool {
-    site.filter.enabled(site.module, site.level) && running()
+pub fn enabled(site: &'static CallSite, level: Level) -> bool {
+    site.filter.enabled(level, || site.module) && running()
 }
 
 /// Records an event of `site` with `fields` (named by `site.keys`, in order) and an optional message.
 /// What `telem::event!` expands to once [`enabled`] said yes.
+///
+/// Inline, so that for the common event — leading scalar fields, no message — the variant of each
+/// `Value` built at the call site is known here and the fields fold into two words and a tag before
+/// one out-of-line call ([`push_scalars`]); any other event takes [`emit_rest`].
 #[doc(hidden)]
-#[inline(never)]
+#[inline(always)]
 pub fn emit<const N: usize>(site: &'static CallSite, fields: [Value; N], message: Option<fmt::Arguments<'_>>) {
+    if N <= 2 && message.is_none() {
+        let mut inline = Inline::default();
+        let mut all = true;
+        for value in &fields {
+            match scalar(value) {
+                Some((tag, word)) => inline.push(tag, word),
+                None => all = false,
+            }
+        }
+        if all {
+            // Scalars own nothing: nothing to drop.
+            std::mem::forget(fields);
+            return push_scalars(site, inline.tags, inline.words[0], inline.words[1]);
+        }
+    }
+    emit_rest(site, fields, message)
+}
+
+/// The type tag and payload of a scalar value that fits an inline slot.
+#[inline(always)]
+fn scalar(value: &Value) -> Option<(usize, u64)> {
+    match *value {
+        Value::I64(v) => Some((I64, v as u64)),
+        Value::U64(v) if v <= i64::MAX as u64 => Some((I64, v)),
+        Value::F64(v) => Some((F64, v.to_bits())),
+        Value::Bool(v) => Some((BOOL, v as u64)),
+        _ => None,
+    }
+}
+
+/// An event whose fields all fit the record: under the current span, now.
+#[inline(never)]
+fn push_scalars(site: &'static CallSite, tags: usize, first: u64, second: u64) {
+    let hot = hot();
+    let span = hot.span.get();
+    let (trace, sampled) = if span == 0 { (0, 0) } else { (hot.trace.get(), hot.flags.get() & SAMPLED) };
+    let time = clock::now();
+    let bits = tags | if sampled != 0 { EVENT_SAMPLED } else { 0 };
+    hot.push_to(Signal::Events, || Record {
+        trace_id: trace,
+        site: Record::site_word(site, bits),
+        span_id: span,
+        parent_id: first,
+        start: time,
+        end: second,
+        extra: None,
+    });
+}
+
+/// Any other event: the leading scalars inline, the rest and the message in the `Extra`.
+#[inline(never)]
+fn emit_rest<const N: usize>(site: &'static CallSite, fields: [Value; N], message: Option<fmt::Arguments<'_>>) {
     let mut inline = Inline::default();
     let mut extra: Option<Box<Extra>> = None;
     for (i, value) in fields.into_iter().enumerate() {
@@ -77,25 +134,24 @@ pub(crate) struct Inline {
 
 impl Inline {
     /// Keeps field `i` inline if it is scalar and every field before it was; else gives it back.
-    #[inline(always)]
     fn take(&mut self, i: usize, value: Value) -> Result<(), Value> {
-        if self.closed || i >= 2 {
-            return Err(value);
-        }
-        let (tag, word) = match value {
-            Value::I64(v) => (I64, v as u64),
-            Value::U64(v) if v <= i64::MAX as u64 => (I64, v),
-            Value::F64(v) => (F64, v.to_bits()),
-            Value::Bool(v) => (BOOL, v as u64),
-            other => {
-                self.closed = true;
-                return Err(other);
+        match scalar(&value) {
+            Some((tag, word)) if !self.closed && i < 2 => {
+                self.push(tag, word);
+                Ok(())
             }
-        };
+            _ => {
+                self.closed = true;
+                Err(value)
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, tag: usize, word: u64) {
         self.tags |= tag << (2 * self.len);
         self.words[self.len] = word;
         self.len += 1;
-        Ok(())
     }
 }
 

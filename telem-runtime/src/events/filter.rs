@@ -1,15 +1,14 @@
 //! The minimum level: `TELEM_LEVEL` / `Builder::level` directives in the `RUST_LOG` style
 //! (`warn,my_crate::db=debug`), resolved once per call site and cached there.
 //!
-//! Each call site holds a [`LevelCache`]: one `AtomicU32` packing the filter generation it was
-//! resolved under (high 24 bits) and its verdict (low 8 bits: the lowest level it records, or 0xff
-//! for none). The hot path is one relaxed load and two compares; resolving (a read lock on the
-//! installed filter and a walk of its directives) happens once per call site and filter.
+//! Each call site holds a [`LevelCache`]: one `AtomicU32`, 0 until resolved, then its verdict (the
+//! lowest level it records). The hot path is one relaxed load and one compare; a later `init`'s
+//! filter resets every resolved call site (they are listed as they resolve).
 
 use crate::events::level::Level;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::RwLock;
+use std::sync::Mutex;
 
 /// A parsed set of level directives. `Filter::default()` records `info` and above everywhere.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,19 +156,34 @@ impl fmt::Display for Filter {
     }
 }
 
-static FILTER: RwLock<Option<Filter>> = RwLock::new(None);
-/// Bumped by every [`install`], so call sites resolved under an older filter resolve again. Starts
-/// at 1: a cache word of 0 is "never resolved".
-static GENERATION: AtomicU32 = AtomicU32::new(1);
+/// The installed filter, and every call site that has resolved its verdict under it: `install`
+/// resets those, so the next call resolves again. One lock for both, so that a verdict resolved
+/// under an old filter can never be stored after the new one reset it.
+static FILTER: Mutex<Installed> = Mutex::new(Installed { filter: None, resolved: Vec::new() });
+
+struct Installed {
+    filter: Option<Filter>,
+    resolved: Vec<&'static LevelCache>,
+}
+
+/// Verdict bit: resolved (a word of 0 is "not yet").
+const RESOLVED: u32 = 0x100;
+/// Verdict: nothing is recorded.
 const NONE: u32 = 0xff;
 
 /// Makes `filter` the one every call site consults (at `init`).
 pub(crate) fn install(filter: Filter) {
-    *FILTER.write().unwrap_or_else(|e| e.into_inner()) = Some(filter);
-    GENERATION.fetch_add(1, Ordering::Release);
+    let mut installed = FILTER.lock().unwrap_or_else(|e| e.into_inner());
+    installed.filter = Some(filter);
+    for cache in installed.resolved.drain(..) {
+        cache.0.store(0, Ordering::Relaxed);
+    }
 }
 
-/// A call site's cached verdict (see the module doc).
+/// A call site's cached verdict: 0 until resolved, then [`RESOLVED`] | the lowest level recorded
+/// (or [`NONE`]). The common path is one relaxed load and a compare with the call site's constant
+/// level; resolving (the filter's lock, a walk of its directives) happens once per call site and
+/// installed filter.
 #[derive(Debug)]
 pub struct LevelCache(AtomicU32);
 
@@ -179,28 +193,28 @@ impl LevelCache {
         LevelCache(AtomicU32::new(0))
     }
 
-    /// Whether `level` at `target` passes the installed filter.
+    /// Whether `level` at `target` passes the installed filter. The target is asked for only when
+    /// the verdict must be resolved, so the common path loads nothing else.
     #[inline(always)]
-    pub fn enabled(&'static self, target: &'static str, level: Level) -> bool {
+    pub fn enabled(&'static self, level: Level, target: impl FnOnce() -> &'static str) -> bool {
         let word = self.0.load(Ordering::Relaxed);
-        if word >> 8 == GENERATION.load(Ordering::Relaxed) & 0xff_ffff {
+        if word != 0 {
             return (level as u32) >= (word & 0xff);
         }
-        self.resolve(target, level)
+        self.resolve(target(), level)
     }
 
     #[cold]
     #[inline(never)]
-    fn resolve(&self, target: &str, level: Level) -> bool {
-        // The generation first: a filter installed meanwhile bumps it again, so this verdict is
-        // resolved again at the next call.
-        let generation = GENERATION.load(Ordering::Acquire) & 0xff_ffff;
-        let min = match FILTER.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+    fn resolve(&'static self, target: &str, level: Level) -> bool {
+        let mut installed = FILTER.lock().unwrap_or_else(|e| e.into_inner());
+        let min = match installed.filter.as_ref() {
             Some(filter) => filter.level_for(target),
             None => Filter::default().level_for(target),
         };
-        let verdict = min.map_or(NONE, |l| l as u32);
-        self.0.store(generation << 8 | verdict, Ordering::Relaxed);
+        if self.0.swap(RESOLVED | min.map_or(NONE, |l| l as u32), Ordering::Relaxed) == 0 {
+            installed.resolved.push(self);
+        }
         min.is_some_and(|min| level >= min)
     }
 }
@@ -256,13 +270,14 @@ mod tests {
     fn caches_resolve_again_after_an_install() {
         static SITE: LevelCache = LevelCache::new();
         install(Filter::parse("warn").unwrap());
-        assert!(!SITE.enabled("m", Level::Info));
-        assert!(SITE.enabled("m", Level::Error), "cached");
+        let m = || "m";
+        assert!(!SITE.enabled(Level::Info, m));
+        assert!(SITE.enabled(Level::Error, || unreachable!("cached")), "cached");
         install(Filter::parse("m=debug").unwrap());
-        assert!(SITE.enabled("m", Level::Debug));
+        assert!(SITE.enabled(Level::Debug, m));
         std::thread::scope(|s| {
             for _ in 0..4 {
-                s.spawn(|| assert!(SITE.enabled("m", Level::Info) && !SITE.enabled("m", Level::Trace)));
+                s.spawn(|| assert!(SITE.enabled(Level::Info, m) && !SITE.enabled(Level::Trace, m)));
             }
         });
         install(Filter::default());

@@ -89,7 +89,7 @@ impl log::Log for Bridge {
             return;
         }
         let site = site(record);
-        if !site.filter.enabled(site.name, site.level) {
+        if !site.filter.enabled(site.level, || site.name) {
             return;
         }
         let mut fields = Fields(Vec::new());

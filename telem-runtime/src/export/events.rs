@@ -30,6 +30,7 @@ impl<'a> EventRef<'a> {
     }
 
     /// `session.start` or `session.end`, made by telem itself.
+    #[cfg_attr(not(feature = "console"), allow(dead_code))]
     pub(crate) fn is_session(&self) -> bool {
         let site = self.record.call_site();
         std::ptr::eq(site, &crate::events::session::START) || std::ptr::eq(site, &crate::events::session::END)

@@ -125,8 +125,8 @@ pub use telem_runtime::{
     record, record_error, shutdown, spawn, stats, try_init, with_current_context, Attributes, Batch, Builder, CallSite,
     Captured, Config, ConfigError, ConsoleMode, Context, ContextGuard, CurrentSpan, Entered, EventData, EventRef,
     EventStats, ExportError, Exporter, ExporterRegistration, ExporterStats, Fields, FinishedSpan, FutureExt, InitError,
-    IntoParent, Level, Link, Outcome, Sampler, Span, SpanBuilder, SpanData, SpanId, SpanKind, SpanRef, Stats, Status,
-    Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value, WithContext,
+    IntoParent, Level, Link, Outcome, Resource, Sampler, Span, SpanBuilder, SpanData, SpanId, SpanKind, SpanRef, Stats,
+    Status, Telem, ThreadInfo, ToValue, TraceId, TraceparentError, Value, WithContext,
 };
 
 /// The `log` crate bridge (feature `log`): `telem::init()` installs it when no other logger is set;

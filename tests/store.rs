@@ -153,7 +153,7 @@ fn every_field_of_every_kind_of_span_survives_the_store() {
     let stored = telem::store::read_file(&file).unwrap();
     assert_all_same(&stored, &seen, "shop «v2»");
     assert_eq!(telem::store::read_dir(&dir).unwrap(), stored, "read_dir reads the same file");
-    assert_eq!(telem::store::Reader::open(&file).unwrap().version(), 3);
+    assert_eq!(telem::store::Reader::open(&file).unwrap().version(), 4);
 
     // Spot checks, so that a bug on both sides does not hide.
     let one = |name: &str| stored.iter().find(|s| &*s.name == name).unwrap_or_else(|| panic!("no {name}"));
@@ -604,7 +604,7 @@ fn record_every_event(n: i64) {
 #[test]
 fn every_field_of_every_kind_of_event_survives_the_store_and_spans_get_their_events() {
     let dir = fresh_dir("events");
-    let (telem, memory) = common::start_with(|b| b.exporter("store", true).store_dir(&dir).service_name("events «v3»"));
+    let (telem, memory) = common::start_with(|b| b.exporter("store", true).store_dir(&dir).service_name("events «v4»"));
     record_every_event(1);
     telem::flush();
     // A second batch: its call sites, keys and threads are in the file already.
@@ -612,10 +612,10 @@ fn every_field_of_every_kind_of_event_survives_the_store_and_spans_get_their_eve
     assert!(telem.shutdown());
     let (seen_spans, seen_events) = (memory.spans(), memory.events());
     let file = session_file(&dir);
-    assert_eq!(telem::store::Reader::open(&file).unwrap().version(), 3);
+    assert_eq!(telem::store::Reader::open(&file).unwrap().version(), 4);
     let contents = telem::store::read_file_all(&file).unwrap();
-    assert_all_same(&contents.spans, &seen_spans, "events «v3»");
-    assert_all_same_events(&contents.events, &seen_events, "events «v3»");
+    assert_all_same(&contents.spans, &seen_spans, "events «v4»");
+    assert_all_same_events(&contents.events, &seen_events, "events «v4»");
     assert_eq!(telem::store::read_file(&file).unwrap(), contents.spans, "read_file: the same spans, with events");
     // (By their `Debug` text: a NaN field is not equal to itself.)
     let text = |x: &dyn std::fmt::Debug| format!("{x:?}");
@@ -630,7 +630,7 @@ fn every_field_of_every_kind_of_event_survives_the_store_and_spans_get_their_eve
             .collect();
         assert_eq!(span.events.len(), expected.len(), "{}: {:?}", span.name, span.events);
         for (s, m) in span.events.iter().zip(expected) {
-            assert_same_event(s, m, "events «v3»");
+            assert_same_event(s, m, "events «v4»");
             assert!(s.belongs_to(span.trace_id, span.span_id));
         }
         with_events += !span.events.is_empty() as usize;
@@ -652,7 +652,7 @@ fn every_field_of_every_kind_of_event_survives_the_store_and_spans_get_their_eve
         .collect();
     assert_eq!(streamed, stripped);
     let items = telem::store::Reader::open(&file).unwrap().items();
-    assert_eq!(items.reader().version(), 3);
+    assert_eq!(items.reader().version(), 4);
     let (mut spans, mut events) = (Vec::new(), Vec::new());
     for item in items {
         match item.unwrap() {
@@ -873,6 +873,36 @@ const V2_SPANS: [V2Span; 12] = [
         2,
     ),
 ];
+
+/// `tests/fixtures/store-v3.telem` was written by the format v3 writer (the commit before format v4)
+/// from a test program that recorded, service "fixture v3": `error!("outside", code = 7)`, then twice
+/// (a flush between) `outer` with `warn!("outer.warn", ok = false; "careful {}", 3)` and an `inner(41)`
+/// span with `info!("inner.step", n = n, half = n as f64 / 2.0)`.
+#[test]
+fn a_store_file_of_format_v3_is_still_read() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v3.telem");
+    assert_eq!(telem::store::Reader::open(&fixture).unwrap().version(), 3);
+    let contents = telem::store::read_file_all(&fixture).unwrap();
+    let names: Vec<&str> = contents.spans.iter().map(|s| &*s.name).collect();
+    assert_eq!(names, ["inner", "outer", "inner", "outer"]);
+    for s in &contents.spans {
+        assert_eq!(&*s.service, "fixture v3");
+        assert_eq!(s.resource.service_name(), "fixture v3", "a v3 resource is its service name");
+        assert_eq!((s.resource.attributes().len(), s.resource.session_id()), (1, 0));
+    }
+    let inner = &contents.spans[0];
+    assert_eq!(inner.events.len(), 1);
+    assert_eq!(inner.events[0].fields, [("n".to_string(), Value::I64(41)), ("half".to_string(), Value::F64(20.5))]);
+    let warn = &contents.spans[1].events[0];
+    assert_eq!(
+        (&*warn.name, warn.level, warn.message.as_deref()),
+        ("outer.warn", telem::Level::Warn, Some("careful 3"))
+    );
+    let names: Vec<&str> = contents.events.iter().map(|e| &*e.name).collect();
+    assert_eq!(names.iter().filter(|n| **n == "session.start" || **n == "session.end").count(), 2, "{names:?}");
+    let outside = contents.events.iter().find(|e| &*e.name == "outside").unwrap();
+    assert_eq!((outside.span_id, outside.field("code")), (None, Some(&Value::I64(7))));
+}
 
 #[test]
 fn a_store_file_of_format_v2_is_still_read() {

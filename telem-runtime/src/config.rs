@@ -2,7 +2,10 @@
 
 use crate::events::filter::Filter;
 use crate::export::Exporter;
+use crate::resource::{self, Resource};
 use crate::trace::sampler::Sampler;
+use crate::trace::value::Value;
+use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,15 +51,28 @@ pub struct ConfigError {
     pub value: String,
     /// What would have been accepted.
     pub expected: &'static str,
+    /// What is wrong, when the value is a list and one part of it is at fault (the pair of
+    /// `OTEL_RESOURCE_ATTRIBUTES` that has no `=`).
+    pub problem: Option<String>,
+}
+
+impl ConfigError {
+    pub(crate) fn new(setting: &'static str, value: impl Into<String>, expected: &'static str) -> ConfigError {
+        ConfigError { setting, value: value.into(), expected, problem: None }
+    }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.setting.starts_with("Builder::") {
-            write!(f, "{}({}) is invalid: expected {}", self.setting, self.value, self.expected)
+            write!(f, "{}({}) is invalid", self.setting, self.value)?;
         } else {
-            write!(f, "environment variable {}={:?} is invalid: expected {}", self.setting, self.value, self.expected)
+            write!(f, "environment variable {}={:?} is invalid", self.setting, self.value)?;
         }
+        if let Some(problem) = &self.problem {
+            write!(f, " ({problem})")?;
+        }
+        write!(f, ": expected {}", self.expected)
     }
 }
 
@@ -103,7 +119,7 @@ impl std::error::Error for InitError {}
 #[derive(Clone, Debug)]
 pub struct Config {
     pub(crate) enabled: bool,
-    pub(crate) service_name: String,
+    pub(crate) resource: Resource,
     pub(crate) flush_interval: Duration,
     pub(crate) ring_capacity: usize,
     pub(crate) batch_size: usize,
@@ -137,9 +153,14 @@ impl Config {
     pub fn enabled(&self) -> bool {
         self.enabled
     }
-    /// The service name.
+    /// The service name (`service.name` of the resource).
     pub fn service_name(&self) -> &str {
-        &self.service_name
+        self.resource.service_name()
+    }
+    /// The resource every batch of the session carries (without its `session.id`, which each session
+    /// adds: see [`Batch::resource`](crate::Batch::resource)).
+    pub fn resource(&self) -> &Resource {
+        &self.resource
     }
     /// The console exporter's mode.
     pub fn console(&self) -> ConsoleMode {
@@ -179,6 +200,8 @@ impl Config {
 pub struct Builder {
     enabled: Option<bool>,
     service_name: Option<String>,
+    resource: Vec<(Cow<'static, str>, Value)>,
+    command_line: bool,
     flush_interval: Option<Duration>,
     ring_capacity: Option<usize>,
     batch_size: Option<usize>,
@@ -207,6 +230,28 @@ impl Builder {
     /// The service name (else `OTEL_SERVICE_NAME`, else the executable's name).
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
+        self
+    }
+    /// `service.version` of the resource (else a `service.version` in `OTEL_RESOURCE_ATTRIBUTES`).
+    pub fn service_version(self, version: impl Into<String>) -> Self {
+        self.resource_attribute("service.version", version.into())
+    }
+    /// `deployment.environment.name` of the resource: `production`, `staging` … (else the one in
+    /// `OTEL_RESOURCE_ATTRIBUTES`).
+    pub fn environment(self, name: impl Into<String>) -> Self {
+        self.resource_attribute("deployment.environment.name", name.into())
+    }
+    /// Sets an attribute of the resource, winning over `OTEL_RESOURCE_ATTRIBUTES` and what telem detects
+    /// (`host.name`, `process.*` …). The key must not be empty; `service.name` is set by
+    /// [`service_name`](Self::service_name), `session.id` by telem.
+    pub fn resource_attribute(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
+        self.resource.push((key.into(), value.into()));
+        self
+    }
+    /// Records the command line as `process.command_line` in the resource (off by default: arguments
+    /// may hold secrets).
+    pub fn record_command_line(mut self, on: bool) -> Self {
+        self.command_line = on;
         self
     }
     /// How often batches go to exporters when nothing else wakes the collector (default 5 s; at
@@ -305,46 +350,56 @@ impl Builder {
     /// environment variable counts as unset (the OpenTelemetry rule).
     pub(crate) fn resolve(&mut self, env: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<ConfigError>) {
         let mut errors = Vec::new();
-        let mut read = |var: &'static str, expected: &'static str, parse: &dyn Fn(&str) -> Option<Value>| {
+        let env_attributes = env("OTEL_RESOURCE_ATTRIBUTES").map_or_else(Vec::new, |raw| {
+            resource::parse_attributes(&raw).unwrap_or_else(|(pair, why)| {
+                errors.push(ConfigError {
+                    problem: Some(format!("the pair {pair:?} {why}")),
+                    ..ConfigError::new("OTEL_RESOURCE_ATTRIBUTES", raw.clone(), RESOURCE_ATTRIBUTES)
+                });
+                Vec::new()
+            })
+        });
+        let mut read = |var: &'static str, expected: &'static str, parse: &dyn Fn(&str) -> Option<Setting>| {
             let raw = env(var).filter(|v| !v.trim().is_empty())?;
             let parsed = parse(raw.trim());
             if parsed.is_none() {
-                errors.push(ConfigError { setting: var, value: raw, expected });
+                errors.push(ConfigError::new(var, raw, expected));
             }
             parsed
         };
         const BOOL: &str = "one of 1, true, yes, on, 0, false, no, off";
-        let telem_enabled = read("TELEM_ENABLED", BOOL, &|v| parse_bool(v).map(Value::Bool));
+        let telem_enabled = read("TELEM_ENABLED", BOOL, &|v| parse_bool(v).map(Setting::Bool));
         let sdk_disabled = read("OTEL_SDK_DISABLED", "true or false", &|v| match v.to_ascii_lowercase().as_str() {
-            "true" => Some(Value::Bool(true)),
-            "false" => Some(Value::Bool(false)),
+            "true" => Some(Setting::Bool(true)),
+            "false" => Some(Setting::Bool(false)),
             _ => None,
         });
-        let service = read("OTEL_SERVICE_NAME", "a name", &|v| Some(Value::Str(v.into())));
-        let store_dir = read("TELEM_STORE_DIR", "a directory path", &|v| Some(Value::Str(v.into())));
-        let store = read("TELEM_STORE", BOOL, &|v| parse_bool(v).map(Value::Bool));
+        let service = read("OTEL_SERVICE_NAME", "a name", &|v| Some(Setting::Str(v.into())));
+        let store_dir = read("TELEM_STORE_DIR", "a directory path", &|v| Some(Setting::Str(v.into())));
+        let store = read("TELEM_STORE", BOOL, &|v| parse_bool(v).map(Setting::Bool));
         let console = read("TELEM_CONSOLE", "one of off, 0, false, no, text, on, 1, true, yes, json", &|v| match v
             .to_ascii_lowercase()
             .as_str()
         {
-            "json" => Some(Value::Console(ConsoleMode::Json)),
-            "text" => Some(Value::Console(ConsoleMode::Text)),
-            other => parse_bool(other).map(|on| Value::Console(if on { ConsoleMode::Text } else { ConsoleMode::Off })),
+            "json" => Some(Setting::Console(ConsoleMode::Json)),
+            "text" => Some(Setting::Console(ConsoleMode::Text)),
+            other => {
+                parse_bool(other).map(|on| Setting::Console(if on { ConsoleMode::Text } else { ConsoleMode::Off }))
+            }
         });
         let interval = read("TELEM_FLUSH_INTERVAL_MS", FLUSH_INTERVAL, &|v| {
-            v.parse::<u64>().ok().map(|ms| Value::Duration(Duration::from_millis(ms)))
+            v.parse::<u64>().ok().map(|ms| Setting::Duration(Duration::from_millis(ms)))
         });
-        let ring = read("TELEM_RING_CAPACITY", RING_CAPACITY, &|v| v.parse::<usize>().ok().map(Value::Num));
+        let ring = read("TELEM_RING_CAPACITY", RING_CAPACITY, &|v| v.parse::<usize>().ok().map(Setting::Num));
         let keep = read("TELEM_KEEP_ERRORS", KEEP_ERRORS, &|v| match parse_bool(v) {
-            Some(false) => Some(Value::Num(0)),
-            Some(true) => Some(Value::Num(DEFAULT_KEEP_ERRORS_TRACES)),
-            None => v.parse::<usize>().ok().map(Value::Num),
+            Some(false) => Some(Setting::Num(0)),
+            Some(true) => Some(Setting::Num(DEFAULT_KEEP_ERRORS_TRACES)),
+            None => v.parse::<usize>().ok().map(Setting::Num),
         });
-        let env_level = read("TELEM_LEVEL", LEVEL, &|v| Filter::parse(v).ok().map(|_| Value::Str(v.into())));
+        let env_level = read("TELEM_LEVEL", LEVEL, &|v| Filter::parse(v).ok().map(|_| Setting::Str(v.into())));
         let level = match self.level.take() {
-            Some(directives) => Filter::parse(&directives).map_err(|_| {
-                errors.push(ConfigError { setting: "Builder::level", value: directives.clone(), expected: LEVEL })
-            }),
+            Some(directives) => Filter::parse(&directives)
+                .map_err(|_| errors.push(ConfigError::new("Builder::level", directives.clone(), LEVEL))),
             None => Ok(env_level.map(|v| Filter::parse(&v.string()).unwrap_or_default()).unwrap_or_default()),
         }
         .unwrap_or_default();
@@ -355,71 +410,86 @@ impl Builder {
 
         // The same rule for a value from either source; an invalid one is reported and replaced by the
         // default.
-        let mut check = |builder: Option<(&'static str, Value)>, env: Option<(&'static str, Value)>, rule: &Rule| {
-            let (setting, value) = builder.or(env)?;
-            if (rule.valid)(&value) {
-                return Some(value);
-            }
-            errors.push(ConfigError { setting, value: value.to_string(), expected: rule.expected });
-            None
-        };
+        let mut check =
+            |builder: Option<(&'static str, Setting)>, env: Option<(&'static str, Setting)>, rule: &Rule| {
+                let (setting, value) = builder.or(env)?;
+                if (rule.valid)(&value) {
+                    return Some(value);
+                }
+                errors.push(ConfigError::new(setting, value.to_string(), rule.expected));
+                None
+            };
         let flush_interval = check(
-            self.flush_interval.map(|d| ("Builder::flush_interval", Value::Duration(d))),
+            self.flush_interval.map(|d| ("Builder::flush_interval", Setting::Duration(d))),
             interval.map(|v| ("TELEM_FLUSH_INTERVAL_MS", v)),
             &Rule { expected: FLUSH_INTERVAL, valid: |v| v.duration() >= Duration::from_millis(1) },
         );
         let ring_capacity = check(
-            self.ring_capacity.map(|n| ("Builder::ring_capacity", Value::Num(n))),
+            self.ring_capacity.map(|n| ("Builder::ring_capacity", Setting::Num(n))),
             ring.map(|v| ("TELEM_RING_CAPACITY", v)),
             &Rule { expected: RING_CAPACITY, valid: |v| (2..=MAX_RING_CAPACITY).contains(&v.num()) },
         );
         let queue_capacity = check(
-            self.queue_capacity.map(|n| ("Builder::queue_capacity", Value::Num(n))),
+            self.queue_capacity.map(|n| ("Builder::queue_capacity", Setting::Num(n))),
             None,
             &Rule { expected: "a number of spans, 1 to 2^32", valid: |v| (1..=1 << 32).contains(&v.num()) },
         )
         .map_or(DEFAULT_QUEUE_CAPACITY, |v| v.num());
         let mut batch_size = check(
-            self.batch_size.map(|n| ("Builder::batch_size", Value::Num(n))),
+            self.batch_size.map(|n| ("Builder::batch_size", Setting::Num(n))),
             None,
             &Rule { expected: "a number of spans, at least 1", valid: |v| v.num() >= 1 },
         )
         .map_or(DEFAULT_BATCH_SIZE, |v| v.num());
         let keep_errors = check(
-            self.keep_errors.map(|n| ("Builder::keep_errors", Value::Num(n))),
+            self.keep_errors.map(|n| ("Builder::keep_errors", Setting::Num(n))),
             keep.map(|v| ("TELEM_KEEP_ERRORS", v)),
             &Rule { expected: KEEP_ERRORS, valid: |v| v.num() <= 1 << 20 },
         )
         .map_or(0, |v| v.num());
         if batch_size > queue_capacity {
             if self.batch_size.is_some() {
-                errors.push(ConfigError {
-                    setting: "Builder::batch_size",
-                    value: batch_size.to_string(),
-                    expected: "at most the queue capacity (every batch would be dropped)",
-                });
+                errors.push(ConfigError::new(
+                    "Builder::batch_size",
+                    batch_size.to_string(),
+                    "at most the queue capacity (every batch would be dropped)",
+                ));
             }
             batch_size = DEFAULT_BATCH_SIZE.min(queue_capacity);
         }
 
         let sampler = match self.sampler {
             Some(s) if !s.is_valid() => {
-                errors.push(ConfigError {
-                    setting: "Builder::sampler",
-                    value: s.to_string(),
-                    expected: "a ratio between 0 and 1",
-                });
+                errors.push(ConfigError::new("Builder::sampler", s.to_string(), "a ratio between 0 and 1"));
                 None
             }
             Some(s) => Some(s),
             None => env_sampler,
         };
 
-        let enabled =
-            self.enabled.or(telem_enabled.map(Value::bool)).unwrap_or(!sdk_disabled.map(Value::bool).unwrap_or(false));
+        let mut resource_attributes = std::mem::take(&mut self.resource);
+        resource_attributes.retain(|(key, value)| {
+            let reserved = key.is_empty() || key == "session.id" || key == "service.name";
+            if reserved {
+                errors.push(ConfigError::new(
+                    "Builder::resource_attribute",
+                    format!("{key:?}, {value}"),
+                    "a non-empty key other than service.name (use Builder::service_name) and session.id (set by telem)",
+                ));
+            }
+            !reserved
+        });
+        if self.service_name.as_ref().is_some_and(|n| n.trim().is_empty()) {
+            errors.push(ConfigError::new("Builder::service_name", "\"\"", "a non-empty name"));
+            self.service_name = None;
+        }
+        let enabled = self
+            .enabled
+            .or(telem_enabled.map(Setting::bool))
+            .unwrap_or(!sdk_disabled.map(Setting::bool).unwrap_or(false));
         let switches = std::mem::take(&mut self.switches);
         let switch = |name: &str| switches.iter().rev().find(|(n, _)| n == name).map(|&(_, on)| on);
-        let mut console_mode = self.console.or(console.map(Value::console)).unwrap_or(ConsoleMode::Text);
+        let mut console_mode = self.console.or(console.map(Setting::console)).unwrap_or(ConsoleMode::Text);
         match switch("console") {
             Some(false) => console_mode = ConsoleMode::Off,
             Some(true) if console_mode == ConsoleMode::Off => console_mode = self.console.unwrap_or(ConsoleMode::Text),
@@ -427,7 +497,12 @@ impl Builder {
         }
         let config = Config {
             enabled,
-            service_name: self.service_name.take().or(service.map(Value::string)).unwrap_or_else(default_service_name),
+            resource: resource::resolve(resource::Sources {
+                env_attributes,
+                service_name: self.service_name.take().or(service.map(Setting::string)),
+                builder_attributes: resource_attributes,
+                command_line: self.command_line,
+            }),
             flush_interval: flush_interval.map_or(DEFAULT_FLUSH_INTERVAL, |v| v.duration()),
             ring_capacity: ring_capacity.map_or(DEFAULT_RING_CAPACITY, |v| v.num()),
             batch_size,
@@ -436,7 +511,7 @@ impl Builder {
             fatal_timeout: self.fatal_timeout.unwrap_or(DEFAULT_FATAL_TIMEOUT),
             level,
             console: console_mode,
-            store: switch("store").or(store.map(Value::bool)).unwrap_or(true),
+            store: switch("store").or(store.map(Setting::bool)).unwrap_or(true),
             store_dir: self
                 .store_dir
                 .take()
@@ -454,11 +529,13 @@ impl Builder {
 /// What a setting accepts.
 struct Rule {
     expected: &'static str,
-    valid: fn(&Value) -> bool,
+    valid: fn(&Setting) -> bool,
 }
 
 const LEVEL: &str = "comma-separated directives such as `warn,my_crate::db=debug` \
 (levels: trace, debug, info, warn, error, critical, off; a bare word is a level)";
+const RESOURCE_ATTRIBUTES: &str = "comma-separated key=value pairs, `,` `=` and `%` inside a key or value \
+percent-encoded (`team=pay%2Cments,region=eu`)";
 const KEEP_ERRORS: &str = "a number of traces to hold, 0 (off) to 2^20, or one of on, off";
 /// The traces `TELEM_KEEP_ERRORS=on` holds at most.
 pub const DEFAULT_KEEP_ERRORS_TRACES: usize = 1024;
@@ -478,15 +555,8 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-fn default_service_name() -> String {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "unknown_service".to_owned())
-}
-
 /// A setting's value, from either source.
-enum Value {
+enum Setting {
     Bool(bool),
     Str(String),
     Num(usize),
@@ -494,45 +564,45 @@ enum Value {
     Console(ConsoleMode),
 }
 
-impl Value {
+impl Setting {
     fn bool(self) -> bool {
-        matches!(self, Value::Bool(true))
+        matches!(self, Setting::Bool(true))
     }
     fn string(self) -> String {
         match self {
-            Value::Str(s) => s,
+            Setting::Str(s) => s,
             _ => String::new(),
         }
     }
     fn num(&self) -> usize {
         match self {
-            Value::Num(n) => *n,
+            Setting::Num(n) => *n,
             _ => 0,
         }
     }
     fn duration(&self) -> Duration {
         match self {
-            Value::Duration(d) => *d,
+            Setting::Duration(d) => *d,
             _ => Duration::ZERO,
         }
     }
     fn console(self) -> ConsoleMode {
         match self {
-            Value::Console(m) => m,
+            Setting::Console(m) => m,
             _ => ConsoleMode::Text,
         }
     }
 }
 
 /// As the error message quotes it.
-impl fmt::Display for Value {
+impl fmt::Display for Setting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::Str(s) => write!(f, "{s:?}"),
-            Value::Num(n) => write!(f, "{n}"),
-            Value::Duration(d) => write!(f, "{d:?}"),
-            Value::Console(m) => write!(f, "{m:?}"),
+            Setting::Bool(b) => write!(f, "{b}"),
+            Setting::Str(s) => write!(f, "{s:?}"),
+            Setting::Num(n) => write!(f, "{n}"),
+            Setting::Duration(d) => write!(f, "{d:?}"),
+            Setting::Console(m) => write!(f, "{m:?}"),
         }
     }
 }

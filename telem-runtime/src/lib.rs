@@ -16,6 +16,7 @@ pub mod export;
 mod ids;
 mod lifecycle;
 pub mod propagation;
+pub(crate) mod resource;
 mod trace;
 
 pub use collect::local::ThreadInfo;
@@ -36,6 +37,7 @@ pub use export::{
 pub use ids::{SpanId, TraceId};
 pub use lifecycle::{flush, init, new_session, shutdown, stats, try_init, EventStats, ExporterStats, Stats, Telem};
 pub use propagation::TraceparentError;
+pub use resource::Resource;
 pub use trace::callsite::{CallSite, SpanKind};
 pub use trace::context::{spawn, Context, ContextGuard};
 pub use trace::future::{with_current_context, FutureExt, IntoParent, WithContext};

@@ -19,6 +19,7 @@ use crate::collect::Signal;
 use crate::config::Config;
 use crate::events::session;
 use crate::export::{Batch, Chunk, Exporter};
+use crate::resource::Resource;
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -328,32 +329,19 @@ pub(crate) struct Runtime {
     thread: OnceLock<Thread>,
     exporter_threads: Mutex<Vec<JoinHandle<()>>>,
     anchor: Anchor,
-    service: Arc<str>,
+    /// What every batch says about who recorded it; replaced (with a new `session.id`) when the session
+    /// rotates.
+    resource: Mutex<Arc<Resource>>,
     /// The keep-errors rule's held traces, when it is on (used by the collector only).
     tail: Mutex<Option<Tail>>,
     tail_counts: TailCounts,
     /// The session index the next event taken gets (events are numbered as they are batched).
     event_index: AtomicU64,
-    /// The current session's id.
-    session: AtomicU128Cell,
     /// Session events the collector made (recorded, without a ring).
     session_events: AtomicU64,
     /// `new_session()` calls asked for, and session rotations done.
     rotate_requested: AtomicU64,
     rotated: AtomicU64,
-}
-
-/// A `u128` behind a mutex (std has no 128-bit atomic): read once per dispatched batch.
-#[derive(Default)]
-struct AtomicU128Cell(Mutex<u128>);
-
-impl AtomicU128Cell {
-    fn get(&self) -> u128 {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-    fn set(&self, v: u128) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = v;
-    }
 }
 
 impl Runtime {
@@ -393,7 +381,7 @@ impl Runtime {
         };
         let config_tail = config.keep_errors.then(|| Tail::new(config.keep_errors_traces));
         let rt = Arc::new(Runtime {
-            service: config.service_name.as_str().into(),
+            resource: Mutex::new(Arc::new(config.resource.with_session(session::new_id()))),
             config,
             workers,
             base,
@@ -410,7 +398,6 @@ impl Runtime {
             tail: Mutex::new(config_tail),
             tail_counts: TailCounts::default(),
             event_index: AtomicU64::new(0),
-            session: AtomicU128Cell(Mutex::new(session::new_id())),
             session_events: AtomicU64::new(0),
             rotate_requested: AtomicU64::new(0),
             rotated: AtomicU64::new(0),
@@ -598,8 +585,8 @@ impl Runtime {
         }
         self.session_event(batch, &session::END);
         batch.dispatch(self);
-        let id = session::new_id();
-        self.session.set(id);
+        let next = self.resource().with_session(session::new_id());
+        *self.resource.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
         self.event_index.store(0, Ordering::Release);
         self.session_event(batch, &session::START);
     }
@@ -607,7 +594,12 @@ impl Runtime {
     /// Adds the current session's `site` event to the batch, counted as recorded.
     fn session_event(&self, batch: &mut Batcher, site: &'static crate::CallSite) {
         self.session_events.fetch_add(1, Ordering::AcqRel);
-        batch.add(self, session::THREAD, Signal::Events, session::event(site, self.session.get()));
+        batch.add(self, session::THREAD, Signal::Events, session::event(site, self.resource().session_id()));
+    }
+
+    /// The current session's resource (read once per dispatched batch).
+    fn resource(&self) -> Arc<Resource> {
+        self.resource.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Ends the current session and starts a new one (see `telem::new_session`). True when the
@@ -891,8 +883,7 @@ impl Batcher {
             chunks: std::mem::take(&mut self.chunks),
             events: std::mem::take(&mut self.events),
             clock,
-            service: rt.service.clone(),
-            session: rt.session.get(),
+            resource: rt.resource(),
             len: std::mem::take(&mut self.len),
             events_len: std::mem::take(&mut self.events_len),
         });

@@ -112,8 +112,7 @@ pub struct Batch {
     pub(crate) chunks: Vec<Chunk>,
     pub(crate) events: Vec<Chunk>,
     pub(crate) clock: Converter,
-    pub(crate) service: std::sync::Arc<str>,
-    pub(crate) session: u128,
+    pub(crate) resource: std::sync::Arc<crate::resource::Resource>,
     pub(crate) len: usize,
     pub(crate) events_len: usize,
 }
@@ -154,12 +153,20 @@ impl Batch {
     /// The id of the session the batch belongs to (random, 128 bits; 32 hex digits in the
     /// `session.id` resource attribute).
     pub fn session_id(&self) -> u128 {
-        self.session
+        self.resource.session_id()
     }
 
-    /// The service name (`OTEL_SERVICE_NAME` or the builder's).
+    /// The service name (`service.name` of the resource: the builder's, `OTEL_SERVICE_NAME`, a
+    /// `service.name` in `OTEL_RESOURCE_ATTRIBUTES`, else the executable's name).
     pub fn service_name(&self) -> &str {
-        &self.service
+        self.resource.service_name()
+    }
+
+    /// Who recorded the batch: service, version, environment, host, OS, process, SDK and `session.id`.
+    /// The same `Arc` for every batch of a session, so an exporter that sends the resource once per
+    /// session can compare with [`Arc::ptr_eq`].
+    pub fn resource(&self) -> &std::sync::Arc<crate::resource::Resource> {
+        &self.resource
     }
 
     /// The spans, in the order each thread ended them.

@@ -53,11 +53,7 @@ impl Sampler {
             None => Ok(1.0),
             Some(a) => match a.trim().parse::<f64>() {
                 Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
-                _ => Err(ConfigError {
-                    setting: "OTEL_TRACES_SAMPLER_ARG",
-                    value: a.to_owned(),
-                    expected: "a ratio between 0 and 1",
-                }),
+                _ => Err(ConfigError::new("OTEL_TRACES_SAMPLER_ARG", a.to_owned(), "a ratio between 0 and 1")),
             },
         };
         Ok(match name.trim().to_ascii_lowercase().as_str() {
@@ -67,7 +63,7 @@ impl Sampler {
             "parentbased_always_on" => Sampler::ParentBasedAlwaysOn,
             "parentbased_always_off" => Sampler::ParentBasedAlwaysOff,
             "parentbased_traceidratio" => Sampler::ParentBasedTraceIdRatio(ratio()?),
-            _ => return Err(ConfigError { setting: "OTEL_TRACES_SAMPLER", value: name.to_owned(), expected: NAMES }),
+            _ => return Err(ConfigError::new("OTEL_TRACES_SAMPLER", name.to_owned(), NAMES)),
         })
     }
 

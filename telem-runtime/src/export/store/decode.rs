@@ -1,4 +1,4 @@
-//! Format v2 and v3 block payloads → spans and events. Every read is bounds-checked: a payload whose
+//! Format v2, v3 and v4 block payloads → spans and events. Every read is bounds-checked: a payload whose
 //! checksum matched but whose content does not parse (a writer bug, a future version) is an error, never
 //! a panic.
 
@@ -10,6 +10,7 @@ use crate::clock::Converter;
 use crate::events::emit;
 use crate::events::level::Level;
 use crate::ids::{SpanId, TraceId};
+use crate::resource::Resource;
 use crate::trace::record::{Link, Status};
 use crate::trace::value::Value;
 use std::borrow::Cow;
@@ -26,11 +27,13 @@ type Result<T> = std::result::Result<T, Bad>;
 
 /// The file's tables, grown by each block.
 pub(super) struct Tables {
-    /// The file's format version (2 or 3): v2 call-site definitions have no level and no keys.
+    /// The file's format version (2, 3 or 4): v2 call-site definitions have no level and no keys; before
+    /// v4 a session block holds only the pid and the service name.
     version: u16,
     sites: Vec<Site>,
     threads: HashMap<u64, Arc<str>>,
-    service: Option<Arc<str>>,
+    /// The last session block's service name and resource.
+    session: Option<(Arc<str>, Arc<Resource>)>,
     keys: Vec<String>,
 }
 
@@ -50,7 +53,7 @@ struct Site {
 impl Tables {
     /// Empty tables for a file of format `version`.
     pub fn new(version: u16) -> Tables {
-        Tables { version, sites: Vec::new(), threads: HashMap::new(), service: None, keys: Vec::new() }
+        Tables { version, sites: Vec::new(), threads: HashMap::new(), session: None, keys: Vec::new() }
     }
 }
 
@@ -191,13 +194,27 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// A session block: the pid, the service name.
+/// A session block: the pid, the service name, and from v4 the session id and the resource.
 pub(super) fn session(tables: &mut Tables, payload: &[u8]) -> Result<()> {
     let mut c = Cursor { bytes: payload, at: 0 };
     let _pid = c.u32()?;
     let _reserved = c.u32()?;
-    tables.service = Some(Arc::from(c.str()?));
+    let service: Arc<str> = Arc::from(c.str()?);
+    let resource = match tables.version >= VERSION_4 {
+        true => {
+            let _session = c.u128()?;
+            let attributes = c.attributes(&[])?;
+            Resource::from_attributes(attributes.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect())
+        }
+        false => Resource::from_service_name(&*service),
+    };
+    tables.session = Some((service, Arc::new(resource)));
     c.end()
+}
+
+/// The service and resource of the records that follow.
+fn session_of(tables: &Tables) -> (Arc<str>, Arc<Resource>) {
+    tables.session.clone().unwrap_or_else(|| (Arc::from(""), Arc::new(Resource::from_attributes(Vec::new()))))
 }
 
 /// The clock at the start of a spans or events block.
@@ -235,14 +252,14 @@ fn read_tables(c: &mut Cursor<'_>, tables: &mut Tables, counts: &Counts) -> Resu
         let at = c.at;
         let kind = kind::from_code(c.u8()?).ok_or(Bad { at, what: "unknown span kind".into() })?;
         let mut level = Level::Info;
-        if tables.version >= VERSION {
+        if tables.version >= VERSION_3 {
             let at = c.at;
             let code = c.u8()?;
             level = Level::from_u8(code).ok_or_else(|| Bad { at, what: format!("unknown level {code}") })?;
         }
         let attributes = c.attributes(&tables.keys)?;
         let mut keys = Vec::new();
-        if tables.version >= VERSION {
+        if tables.version >= VERSION_3 {
             let n = c.count(4)?;
             keys.reserve(n);
             for _ in 0..n {
@@ -317,7 +334,7 @@ pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut V
         return c.bad(format!("the runs hold {} records, the block header says {count}", raw.len()));
     }
     read_tables(&mut c, tables, &counts)?;
-    let service = tables.service.clone().unwrap_or_else(|| Arc::from(""));
+    let (service, resource) = session_of(tables);
     let mut spans = Vec::with_capacity(count as usize);
     let mut raw = raw.into_iter();
     for (thread_id, records_at, n) in run_list {
@@ -327,6 +344,7 @@ pub(super) fn spans(tables: &mut Tables, payload: &[u8], count: u32, out: &mut V
             let site = site(tables, index, at)?;
             let mut span = StoredSpan {
                 service: service.clone(),
+                resource: resource.clone(),
                 trace_id: TraceId(trace_id),
                 span_id: SpanId(span_id),
                 parent_id: (parent_id != 0).then_some(SpanId(parent_id)),
@@ -454,7 +472,7 @@ pub(super) fn events(tables: &mut Tables, payload: &[u8], count: u32, out: &mut 
         return c.bad(format!("the runs hold {} events, the block header says {count}", raw.len()));
     }
     read_tables(&mut c, tables, &counts)?;
-    let service = tables.service.clone().unwrap_or_else(|| Arc::from(""));
+    let (service, resource) = session_of(tables);
     let mut events = Vec::with_capacity(count as usize);
     let mut raw = raw.into_iter();
     for (thread_id, records_at, n, first_index) in run_list {
@@ -485,6 +503,7 @@ pub(super) fn events(tables: &mut Tables, payload: &[u8], count: u32, out: &mut 
             }
             events.push(Stored::Event(StoredEvent {
                 service: service.clone(),
+                resource: resource.clone(),
                 name: site.name.clone(),
                 level: site.level,
                 message,

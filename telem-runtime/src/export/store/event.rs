@@ -2,6 +2,7 @@
 
 use crate::events::level::Level;
 use crate::ids::{SpanId, TraceId};
+use crate::resource::Resource;
 use crate::trace::value::Value;
 use std::sync::Arc;
 
@@ -15,6 +16,10 @@ use std::sync::Arc;
 pub struct StoredEvent {
     /// The service name of the session that wrote it.
     pub service: Arc<str>,
+    /// The resource of that session (service, version, environment, host, process, SDK,
+    /// `session.id`), stored once per session and shared by its records; files from before format v4
+    /// give only `service.name`.
+    pub resource: Arc<Resource>,
     /// The event's name (`cache.miss`, a `log` target …).
     pub name: Arc<str>,
     /// The severity.

@@ -9,7 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Appends spans and events in store format v3 to a session file `<dir>/<UTC start>-<pid>.telem`. Read it back
+/// Appends spans and events in store format v4 to a session file `<dir>/<UTC start>-<pid>.telem`. Read it back
 /// with [`super::read_file`] or [`super::read_dir`].
 pub struct Store {
     path: PathBuf,
@@ -65,9 +65,9 @@ impl Store {
 impl Exporter for Store {
     fn export(&mut self, batch: &Batch) -> Result<(), ExportError> {
         self.buf.clear();
-        let service = self.encoder.service();
+        let resource = self.encoder.resource();
         if let Err(why) = self.encoder.encode(batch, &mut self.buf) {
-            self.encoder.rollback(service);
+            self.encoder.rollback(resource);
             return Err(ExportError(format!("cannot write {}: {why}", self.path.display())));
         }
         match self.file.write_all(&self.buf) {
@@ -82,7 +82,7 @@ impl Exporter for Store {
                 Ok(())
             }
             Err(e) => {
-                self.encoder.rollback(service);
+                self.encoder.rollback(resource);
                 // Best effort: if even this fails, the reader stops at the torn block and reports it.
                 let _ = self.file.set_len(self.len);
                 Err(ExportError(format!("cannot write {}: {e}", self.path.display())))
@@ -168,8 +168,7 @@ mod tests {
             chunks: vec![Chunk { thread: info, run: Run::owned(vec![span_record]).unwrap(), index: 0 }],
             events: vec![Chunk { thread: info, run: Run::owned(events).unwrap(), index: 40 }],
             clock: Converter::from_parts(0, 1_000_000, 1.0),
-            service: std::sync::Arc::from(service),
-            session: 1,
+            resource: std::sync::Arc::new(crate::resource::Resource::from_service_name(service).with_session(1)),
             len: 1,
             events_len: 2,
         }

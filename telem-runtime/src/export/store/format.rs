@@ -1,12 +1,17 @@
-//! The numbers of store format v3 (and of v2, which the reader still reads), shared by the writer and
+//! The numbers of store format v4 (and of v3 and v2, which the reader still reads), shared by the writer and
 //! the reader (the layout they describe is in the module doc of [`super`]). Everything is little-endian.
 
-/// First eight bytes of a binary (v2 or v3) file.
+/// First eight bytes of a binary (v2, v3 or v4) file.
 pub(crate) const MAGIC: [u8; 8] = *b"TELEMSTO";
 /// The format version the writer writes. Bump it when a field changes meaning or a reader of this
 /// version would misread a new file; a new block kind that old readers may skip does not need it.
-/// v3: call-site definitions carry a level and field keys; events blocks.
-pub(crate) const VERSION: u16 = 3;
+/// v3: call-site definitions carry a level and field keys; events blocks. v4: session blocks carry the
+/// session id and the resource.
+pub(crate) const VERSION: u16 = 4;
+/// The version whose session blocks carry the resource.
+pub(crate) const VERSION_4: u16 = 4;
+/// Events without the resource, still read.
+pub(crate) const VERSION_3: u16 = 3;
 /// The binary version before events, still read: its call-site definitions end after the attributes.
 pub(crate) const VERSION_2: u16 = 2;
 /// Bytes of the file header: magic, version, reserved `u16`, header length `u32`.
@@ -17,8 +22,8 @@ pub(crate) const BLOCK_HEADER_LEN: usize = 16;
 /// refuses a batch that would exceed it, and the reader treats a larger length as damage.
 pub(crate) const MAX_PAYLOAD: u32 = 1 << 30;
 
-/// Block kind: the session (pid, service name), written before the first spans or events block and again
-/// whenever the service name changes.
+/// Block kind: the session (pid, service name, and from v4 the session id and the resource), written
+/// before the first spans or events block of each session.
 pub(crate) const BLOCK_SESSION: u16 = 1;
 /// Block kind: a batch of spans with the tables they need.
 pub(crate) const BLOCK_SPANS: u16 = 2;

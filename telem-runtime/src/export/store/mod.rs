@@ -1,8 +1,8 @@
 //! The local store: each process session appends its spans and events to a file of its own,
-//! `<dir>/<UTC start, YYYYMMDDTHHMMSSZ>-<pid>.telem`, in the binary **store format v3** below; read them
+//! `<dir>/<UTC start, YYYYMMDDTHHMMSSZ>-<pid>.telem`, in the binary **store format v4** below; read them
 //! back with [`read_file`], [`read_dir`] (spans, each with its events), [`read_file_all`],
-//! [`read_dir_all`] (spans and events: [`Contents`]) or a [`Reader`], which also read the binary format v2
-//! and the JSON-lines files (`.jsonl`, format v1) that earlier versions wrote. One file per session means
+//! [`read_dir_all`] (spans and events: [`Contents`]) or a [`Reader`], which also read the binary formats v3 and
+//! v2 and the JSON-lines files (`.jsonl`, format v1) that earlier versions wrote. One file per session means
 //! no locking between processes and no interleaving.
 //!
 //! ```no_run
@@ -28,11 +28,11 @@
 //! ~18 M spans/s, the page cache taking half the time; this layout (~14 bytes for a plain span) at ~35 M.
 //! `telem-bench/README.md` has the figures.
 //!
-//! # Format v3
+//! # Format v4
 //!
 //! Every integer is little-endian; `str` is a `u32` byte length followed by that many bytes of UTF-8.
 //!
-//! **File header** (16 bytes): the magic `TELEMSTO` (8 bytes), `version: u16` = 3, `reserved: u16` = 0,
+//! **File header** (16 bytes): the magic `TELEMSTO` (8 bytes), `version: u16` = 4, `reserved: u16` = 0,
 //! `header_len: u32` = 16 (a reader skips to this offset, so a later version may extend the header).
 //!
 //! **Blocks** follow, back to back; each exported batch is one `write` of the exporter, holding its
@@ -52,9 +52,11 @@
 //! up to that block; the reader reports the block's byte offset. A failed write is cut back by the exporter
 //! itself, so only a crash can leave a torn block, and only at the end.
 //!
-//! **Session block** (kind 1): `pid: u32`, `reserved: u32`, `service: str`. Written before the first
-//! spans or events block, and again if the service name changes; every span and event read after it has
-//! that service.
+//! **Session block** (kind 1): `pid: u32`, `reserved: u32`, `service: str`, `session_id: u128`, then the
+//! session's resource as *attributes* (below) whose keys are all written out (`key_ref` 0). Written once
+//! per session, before its first spans or events block (a process that calls `telem::new_session()`
+//! writes one per session into the same file); every span and event read after it has that service and
+//! resource ([`StoredSpan::resource`]).
 //!
 //! **Spans block** (kind 2), in this order:
 //!
@@ -132,7 +134,8 @@
 //! The header's version changes when a reader of the previous version would misread a file (a field that
 //! changes meaning, a new record kind in a spans block); a new block kind that older readers may skip does not
 //! change it. Version 1 was JSON lines (one object per span; see `export/json.rs`, which the console's JSON
-//! mode still writes); its files stay readable. Version 2 is version 3 without events: its call-site
+//! mode still writes); its files stay readable. Version 3 is version 4 without the resource: its session
+//! block ends after `service`; its files stay readable. Version 2 is version 3 without events: its call-site
 //! definitions have no `level` and no keys, and it has no events blocks (a kind 3 block in a v2 file is
 //! skipped as unknown); its files stay readable.
 

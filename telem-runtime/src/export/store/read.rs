@@ -1,5 +1,5 @@
 //! Reading session files back: [`Reader`] streams the spans (or, through [`Reader::items`], the spans and
-//! events) of one file (format v3 or v2, or v1 JSON lines); [`read_file`] and [`read_dir`] collect the
+//! events) of one file (format v4, v3 or v2, or v1 JSON lines); [`read_file`] and [`read_dir`] collect the
 //! spans with their events, [`read_file_all`] and [`read_dir_all`] the events too. A damaged file yields
 //! everything before the damage, then one [`ReadError`] naming the file and the byte offset; no input
 //! makes the reader panic.
@@ -243,7 +243,7 @@ enum Source {
         offset: u64,
         line: Vec<u8>,
     },
-    /// Format v2 or v3 (`tables` knows which).
+    /// Format v2, v3 or v4 (`tables` knows which).
     Binary {
         version: u16,
         file: BufReader<File>,
@@ -270,7 +270,7 @@ impl Reader {
                 return Err(ReadError::new(path, 0, Problem::Torn));
             }
             let version = u16::from_le_bytes([header[8], header[9]]);
-            if version != VERSION && version != VERSION_2 {
+            if !(VERSION_2..=VERSION).contains(&version) {
                 return Err(ReadError::new(path, 8, Problem::UnsupportedVersion(version)));
             }
             let header_len = u32::from_le_bytes([header[12], header[13], header[14], header[15]]) as u64;
@@ -396,7 +396,7 @@ impl Reader {
             let decoded = match kind {
                 BLOCK_SESSION => decode::session(tables, payload),
                 BLOCK_SPANS => decode::spans(tables, payload, count, pending),
-                BLOCK_EVENTS if *version >= VERSION => decode::events(tables, payload, count, pending),
+                BLOCK_EVENTS if *version >= VERSION_3 => decode::events(tables, payload, count, pending),
                 // A kind added later that this version does not know: whole and checksummed, so skipped.
                 _ => Ok(()),
             };

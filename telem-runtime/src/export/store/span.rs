@@ -2,12 +2,13 @@
 
 use super::event::StoredEvent;
 use crate::ids::{SpanId, TraceId};
+use crate::resource::Resource;
 use crate::trace::callsite::SpanKind;
 use crate::trace::record::{Link, Status};
 use crate::trace::value::Value;
 use std::sync::Arc;
 
-/// One span as the store holds it, with every field a session file keeps (format v3 or v2, or v1 JSON lines), and its events.
+/// One span as the store holds it, with every field a session file keeps (format v4, v3 or v2, or v1 JSON lines), and its events.
 /// Strings that many spans share (service, name, module, file, thread) are `Arc<str>`: compare with
 /// `&*span.name == "checkout"`.
 ///
@@ -17,6 +18,10 @@ use std::sync::Arc;
 pub struct StoredSpan {
     /// The service name (`OTEL_SERVICE_NAME` or the builder's) of the session that wrote it.
     pub service: Arc<str>,
+    /// The resource of that session (service, version, environment, host, process, SDK,
+    /// `session.id`), stored once per session and shared by its records; files from before format v4
+    /// give only `service.name`.
+    pub resource: Arc<Resource>,
     /// The trace.
     pub trace_id: TraceId,
     /// This span.

@@ -55,8 +55,10 @@ pub(super) fn parse_line(line: &str) -> Result<StoredSpan, String> {
         None | Some(Json::Null) => None,
         Some(_) => Some(SpanId(hex_field(o, "parent_id", 16)? as u64)),
     };
+    let service = str_field(o, "service")?;
     Ok(StoredSpan {
-        service: Arc::from(str_field(o, "service")?),
+        resource: Arc::new(crate::resource::Resource::from_service_name(service)),
+        service: Arc::from(service),
         trace_id: TraceId(hex_field(o, "trace_id", 32)?),
         span_id: SpanId(hex_field(o, "span_id", 16)? as u64),
         parent_id,

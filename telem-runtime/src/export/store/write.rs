@@ -1,4 +1,4 @@
-//! Batch → format v3 bytes: an events block and a spans block. The records are copied field by field
+//! Batch → format v4 bytes: a session block when the resource is new to the file, an events block and a spans block. The records are copied field by field
 //! (the call-site pointer becomes an index into the file's call-site table), their extras serialised
 //! behind them; the tables a block needs (keys, call sites and threads not yet in the file) travel in the
 //! same block, so each is written once per file.
@@ -6,12 +6,14 @@
 use super::format::*;
 use crate::events::emit::{self, EVENT_SAMPLED};
 use crate::export::Batch;
+use crate::resource::Resource;
 use crate::trace::callsite::CallSite;
 use crate::trace::record::{Extra, Link, Record, LOCAL_ROOT, STATUS_BITS, UNSAMPLED};
 use crate::trace::value::Value;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 /// What the file already holds: call sites by address, threads by id, the service name. Entries a
 /// block adds are kept apart until [`Encoder::commit`], so a block that failed to reach the file leaves
@@ -20,7 +22,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 pub(crate) struct Encoder {
     sites: HashMap<usize, u32, BuildHasherDefault<AddressHasher>>,
     threads: HashSet<u64, BuildHasherDefault<AddressHasher>>,
-    service: Option<std::sync::Arc<str>>,
+    resource: Option<Arc<Resource>>,
     /// Added by the block being written (addresses, thread ids), for `rollback`.
     new_sites: Vec<usize>,
     new_threads: Vec<u64>,
@@ -100,8 +102,9 @@ impl Encoder {
     /// [`MAX_PAYLOAD`] (a reader would refuse it: only a batch of millions of spans, or of huge
     /// attribute values, comes near); the caller then rolls back.
     pub(crate) fn encode(&mut self, batch: &Batch, out: &mut Vec<u8>) -> Result<(), String> {
-        if self.service.as_deref() != Some(&*batch.service) {
-            self.session(&batch.service, out);
+        let known = self.resource.as_ref().is_some_and(|r| Arc::ptr_eq(r, &batch.resource) || **r == *batch.resource);
+        if !known {
+            self.session(&batch.resource, out);
         }
         let too_large = |what: &str, n: usize, start: usize, out: &Vec<u8>| {
             let payload = out.len() - start - BLOCK_HEADER_LEN;
@@ -131,7 +134,7 @@ impl Encoder {
     }
 
     /// Forgets what the last `encode` added: its blocks did not reach the file.
-    pub(crate) fn rollback(&mut self, service_before: Option<std::sync::Arc<str>>) {
+    pub(crate) fn rollback(&mut self, resource_before: Option<Arc<Resource>>) {
         for site in self.new_sites.drain(..) {
             self.sites.remove(&site);
         }
@@ -141,21 +144,30 @@ impl Encoder {
         for key in self.keys.added.drain(..) {
             self.keys.map.remove(&key);
         }
-        self.service = service_before;
+        self.resource = resource_before;
     }
 
-    /// The service name the file's last session block carries.
-    pub(crate) fn service(&self) -> Option<std::sync::Arc<str>> {
-        self.service.clone()
+    /// The resource the file's last session block carries.
+    pub(crate) fn resource(&self) -> Option<Arc<Resource>> {
+        self.resource.clone()
     }
 
-    fn session(&mut self, service: &std::sync::Arc<str>, out: &mut Vec<u8>) {
+    /// A session block: once per session (a resource the file does not hold yet), its keys written out
+    /// (the block has no key table of its own).
+    fn session(&mut self, resource: &Arc<Resource>, out: &mut Vec<u8>) {
         let start = begin_block(out);
         out.extend_from_slice(&std::process::id().to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
-        string(out, service);
+        string(out, resource.service_name());
+        out.extend_from_slice(&resource.session_id().to_le_bytes());
+        out.extend_from_slice(&(resource.attributes().len() as u32).to_le_bytes());
+        for (key, v) in resource.attributes() {
+            out.extend_from_slice(&0u32.to_le_bytes());
+            string(out, key);
+            value(out, v);
+        }
         end_block(out, start, BLOCK_SESSION, 0);
-        self.service = Some(service.clone());
+        self.resource = Some(resource.clone());
     }
 
     /// Starts a spans or events block: header room, the clock, room for the counts.

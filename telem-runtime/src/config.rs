@@ -469,7 +469,7 @@ impl Builder {
 
         let mut resource_attributes = std::mem::take(&mut self.resource);
         resource_attributes.retain(|(key, value)| {
-            let reserved = key.is_empty() || key == "session.id" || key == "service.name";
+            let reserved = key.is_empty() || key == resource::SESSION_ID || key == resource::SERVICE_NAME;
             if reserved {
                 errors.push(ConfigError::new(
                     "Builder::resource_attribute",

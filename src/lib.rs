@@ -116,6 +116,38 @@ pub use telem_macros::span;
 /// ```
 pub use telem_macros::flow;
 
+/// Counts each call of the function as metrics, with no hand-written metric code.
+///
+/// - `function.calls` (a counter; Prometheus `function_calls_total`) labelled `function` (the
+///   function's name) and `module` (its `module_path!()`); for a function whose return type is spelled
+///   `Result` (`io::Result<T>`, `anyhow::Result<T>` …) also `result="ok"|"error"`, a panic counting
+///   as `error`;
+/// - `duration`: a histogram `function.calls.duration` in seconds (two clock reads per call), buckets
+///   from the OpenTelemetry semantic conventions for durations, or `buckets = [0.001, 0.01, …]`;
+/// - `concurrency`: an up-down counter `function.calls.concurrent` of calls in flight;
+/// - `name = "…"`: another metric name (the histogram and gauge become `<name>.duration` and
+///   `<name>.concurrent`); `labels(k = "v", …)`: static labels; `crate = path` as for `#[span]`.
+///
+/// Works on free functions, methods, trait-impl methods, `async fn` and functions returning futures
+/// (the future's completion is counted; one dropped before it completes counts as `error`), also
+/// together with `#[span]` or `#[flow]` in either order (the calls are then counted inside the span,
+/// so their exemplars point at it). Every counted function is registered at start-up, so its series
+/// appear at zero before the first call. A call costs one relaxed atomic add (no lock, no allocation),
+/// whether or not telem is running.
+///
+/// ```
+/// #[telem::counted(duration, labels(tier = "gold"))]
+/// fn charge(cents: u64) -> Result<u64, String> {
+///     if cents == 0 { Err("nothing to charge".into()) } else { Ok(cents) }
+/// }
+/// let _ = charge(0);
+/// let _ = charge(250);
+/// let text = telem::metrics::render();
+/// assert!(text.contains(r#"function_calls_total{function="charge","#));
+/// assert!(text.contains(r#"result="error",tier="gold"} 1"#));
+/// ```
+pub use telem_macros::counted;
+
 /// Marks a statement of a [`macro@flow`] as a step. Read (and removed) by the `#[flow]` around it; on its
 /// own, anywhere else, it is a compile error.
 pub use telem_macros::step;
@@ -133,6 +165,9 @@ pub use telem_runtime::{
 /// [`log_bridge::install`] does it by hand.
 #[cfg(feature = "log")]
 pub use telem_runtime::log_bridge;
+
+/// Metrics: handles, the Prometheus exposition ([`metrics::render`]) and its endpoint.
+pub use telem_runtime::metrics;
 
 /// W3C Trace Context and Baggage across process boundaries.
 pub use telem_runtime::propagation;
@@ -293,6 +328,95 @@ macro_rules! error {
 #[macro_export]
 macro_rules! critical {
     ($($arg:tt)+) => { $crate::event!($crate::Level::Critical, $($arg)+) };
+}
+
+/// A monotonic counter: `telem::counter!("api.requests", endpoint = "/chat", method = "POST").add(1)`.
+///
+/// `counter!(name, [unit = "…",] [description = "…",] key = value, …)`: the name is a `&'static str`
+/// (OpenTelemetry style, dotted: `http.server.requests`), label keys are identifiers (dotted allowed),
+/// values are literals or any expression that is `Display`. With only literal values the call site
+/// caches its series: an update is one relaxed atomic add. With other values the series is looked up
+/// on each update (no allocation once it exists, no global lock). Each metric keeps at most its
+/// cardinality limit of series (default 2000, [`Builder::cardinality_limit`]); past it updates go to
+/// one series labelled `otel.metric.overflow="true"`, counted in [`Stats::metrics`]. An update made
+/// inside a sampled span becomes the series' exemplar (its trace and span id, in OpenMetrics).
+///
+/// ```
+/// let path = "/chat";
+/// telem::counter!("api.requests", endpoint = "/chat", method = "POST").add(1);
+/// telem::counter!("api.requests", endpoint = path, method = "GET").increment();
+/// telem::counter!("bytes.sent", unit = "By", description = "Bytes written to clients").add(512);
+/// ```
+#[macro_export]
+macro_rules! counter {
+    ($($args:tt)+) => { $crate::__telem_metric!(@start CounterCell Counter $($args)+) };
+}
+
+/// A sum that goes up and down: `telem::up_down_counter!("queue.jobs", queue = "mail").add(-1)`.
+/// Same arguments as [`counter!`].
+#[macro_export]
+macro_rules! up_down_counter {
+    ($($args:tt)+) => { $crate::__telem_metric!(@start UpDownCell UpDownCounter $($args)+) };
+}
+
+/// The last value set: `telem::gauge!("queue.size", queue = "processing").set(n)` (any number).
+/// Same arguments as [`counter!`].
+#[macro_export]
+macro_rules! gauge {
+    ($($args:tt)+) => { $crate::__telem_metric!(@start GaugeCell Gauge $($args)+) };
+}
+
+/// An explicit-bucket histogram: `telem::histogram!("response.time", unit = "ms", endpoint = "/chat").record(ms)`.
+///
+/// Same arguments as [`counter!`], plus `buckets = [b, …]` (upper bounds, inclusive, after `unit` and
+/// `description`); without it the OpenTelemetry default bounds ([`metrics::DEFAULT_BUCKETS`]). It keeps
+/// the per-bucket counts, count, sum, min and max; an observation inside a sampled span becomes its
+/// bucket's exemplar.
+///
+/// ```
+/// telem::histogram!("response.time", unit = "ms", buckets = [5.0, 10.0, 50.0], endpoint = "/chat").record(7.5);
+/// telem::histogram!("batch.size").record(12_u32);
+/// ```
+#[macro_export]
+macro_rules! histogram {
+    ($($args:tt)+) => { $crate::__telem_metric!(@start HistogramCell Histogram $($args)+) };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __telem_metric {
+    (@start $cell:ident $handle:ident $name:expr $(, $($rest:tt)*)?) => {
+        $crate::__telem_metric!(@opt $cell $handle ($name) ("") ("") ($crate::__private::metrics::DEFAULT_BUCKETS) $($($rest)*)?)
+    };
+    (@opt $cell:ident $handle:ident $n:tt $u:tt $d:tt $b:tt unit = $unit:expr $(, $($rest:tt)*)?) => {
+        $crate::__telem_metric!(@opt $cell $handle $n ($unit) $d $b $($($rest)*)?)
+    };
+    (@opt $cell:ident $handle:ident $n:tt $u:tt $d:tt $b:tt description = $desc:expr $(, $($rest:tt)*)?) => {
+        $crate::__telem_metric!(@opt $cell $handle $n $u ($desc) $b $($($rest)*)?)
+    };
+    (@opt $cell:ident $handle:ident $n:tt $u:tt $d:tt $b:tt buckets = [$($bound:expr),+ $(,)?] $(, $($rest:tt)*)?) => {
+        $crate::__telem_metric!(@opt $cell $handle $n $u $d (&[$($bound as f64),+]) $($($rest)*)?)
+    };
+    // Every value a literal: the call site caches its series.
+    (@opt $cell:ident $handle:ident ($name:expr) ($unit:expr) ($desc:expr) ($bounds:expr) $($($key:ident).+ = $value:literal),* $(,)?) => {{
+        static __TELEM_METRIC: $crate::__private::metrics::MetricSite<$crate::__private::metrics::$cell> =
+            $crate::__private::metrics::MetricSite::new(
+                $name, $unit, $desc, $bounds,
+                &[$(::core::stringify!($($key).+)),*],
+                ::core::option::Option::Some(&[$($value),*]),
+            );
+        $crate::metrics::$handle::from_cell(__TELEM_METRIC.cell())
+    }};
+    // Values known at run time: looked up per update.
+    (@opt $cell:ident $handle:ident ($name:expr) ($unit:expr) ($desc:expr) ($bounds:expr) $($($key:ident).+ = $value:expr),* $(,)?) => {{
+        static __TELEM_METRIC: $crate::__private::metrics::MetricSite<$crate::__private::metrics::$cell> =
+            $crate::__private::metrics::MetricSite::new(
+                $name, $unit, $desc, $bounds,
+                &[$(::core::stringify!($($key).+)),*],
+                ::core::option::Option::None,
+            );
+        $crate::metrics::$handle::from_cell(__TELEM_METRIC.with_values(&[$(&$value as &dyn ::core::fmt::Display),*]))
+    }};
 }
 
 #[doc(hidden)]

@@ -174,25 +174,7 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
             let wrapped = inspect_output(options, quote!(__telem_future), &krate);
             match shape {
                 Shape::AsyncFn => {
-                    // An async block's output is inferred, not declared: an unreachable `return` of the
-                    // declared type fixes it, so coercions and `?` conversions work as in the `async fn`.
-                    // It stands outside the block of the body's statements, where the body's items and
-                    // `use`s cannot change what the type's names mean. Its `return` is spanned at the
-                    // return type, where "return type inferred to be … here" then points (the rest stays
-                    // the macro's, out of reach of lints such as `empty_loop`).
-                    let declare = match &declared {
-                        Some(ty) if !returns_never => {
-                            let fix = quote_spanned!(syn::spanned::Spanned::span(ty)=> return __telem_declared;);
-                            quote! {
-                                #[allow(unreachable_code)]
-                                if false {
-                                    let __telem_declared: #ty = loop {};
-                                    #fix
-                                }
-                            }
-                        }
-                        _ => quote!(),
-                    };
+                    let declare = async_output_fix(&func.sig);
                     let future = inspect_output(options, quote!(async move { #declare #block }), &krate);
                     let future = under_parent(quote!(__telem_span.instrument(#future)));
                     quote! { #open #future.await }
@@ -229,10 +211,32 @@ pub fn span(options: &Options, mut func: Func) -> TokenStream {
     }
 }
 
+/// An async block's output is inferred, not declared: an unreachable `return` of the declared type,
+/// put first in the block, fixes it, so coercions and `?` conversions work as in the `async fn`. It
+/// stands outside the block of the body's statements, where the body's items and `use`s cannot change
+/// what the type's names mean. Its `return` is spanned at the return type, where "return type inferred
+/// to be … here" then points (the rest stays the macro's, out of reach of lints such as `empty_loop`).
+pub fn async_output_fix(sig: &Signature) -> TokenStream {
+    let returns_never = matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)));
+    match declared_type(sig) {
+        Some(ty) if !returns_never => {
+            let fix = quote_spanned!(syn::spanned::Spanned::span(&ty)=> return __telem_declared;);
+            quote! {
+                #[allow(unreachable_code)]
+                if false {
+                    let __telem_declared: #ty = loop {};
+                    #fix
+                }
+            }
+        }
+        _ => quote!(),
+    }
+}
+
 /// The return type as the expansion declares it on the closure or `let` that fixes the body's type:
 /// `()` when none is written, `_` in place of each `impl Trait` (`Box<impl Display>` is `Box<_>`), and
 /// nothing when the type is an `impl Trait` itself. Spanned where the user wrote it.
-fn declared_type(sig: &Signature) -> Option<Type> {
+pub fn declared_type(sig: &Signature) -> Option<Type> {
     struct Infer;
     impl VisitMut for Infer {
         fn visit_type_mut(&mut self, ty: &mut Type) {

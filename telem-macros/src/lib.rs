@@ -7,6 +7,7 @@
 //! writes the instrumented function. A flow is a span whose body had its steps rewritten first.
 
 mod attr;
+mod counted;
 mod expand;
 mod func;
 mod steps;
@@ -25,6 +26,14 @@ pub fn span(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn flow(args: TokenStream, item: TokenStream) -> TokenStream {
     instrument(Macro::Flow, args.into(), item.into(), cfg!(feature = "enabled")).into()
+}
+
+/// Counts each call of a function as metrics: `function.calls` (labels `function`, `module`, and
+/// `result` for `Result` functions), optionally its duration and the calls in flight. See the `telem`
+/// crate.
+#[proc_macro_attribute]
+pub fn counted(args: TokenStream, item: TokenStream) -> TokenStream {
+    counted::counted(args.into(), item.into(), cfg!(feature = "enabled")).into()
 }
 
 /// `#[step]` is read by the `#[flow]` around it, which removes it. This macro runs only where no flow

@@ -100,6 +100,29 @@ impl Converter {
     }
 }
 
+/// The process-wide tick rate, for values measured in ticks and reported in seconds (`#[counted(duration)]`):
+/// measured once against a process anchor taken on first use (which waits for the first millisecond),
+/// then re-measured over the whole time since by [`process_converter`] (each metrics exposition).
+#[inline(always)]
+pub(crate) fn seconds_per_tick() -> f64 {
+    let bits = SECONDS_PER_TICK.load(std::sync::atomic::Ordering::Relaxed);
+    if bits != 0 {
+        return f64::from_bits(bits);
+    }
+    process_converter().ns_per_tick * 1e-9
+}
+
+static SECONDS_PER_TICK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A converter over the process anchor, its rate measured now (and kept for [`seconds_per_tick`]).
+#[cold]
+pub(crate) fn process_converter() -> Converter {
+    static ANCHOR: std::sync::OnceLock<Anchor> = std::sync::OnceLock::new();
+    let converter = ANCHOR.get_or_init(Anchor::now).calibrate();
+    SECONDS_PER_TICK.store((converter.ns_per_tick * 1e-9).to_bits(), std::sync::atomic::Ordering::Relaxed);
+    converter
+}
+
 /// The UTC calendar date and time of a Unix time: `[year, month, day, hour, minute, second]`
 /// (Howard Hinnant's days-to-civil algorithm), for file names and log timestamps.
 #[cfg_attr(not(any(feature = "console", feature = "store")), allow(dead_code))]

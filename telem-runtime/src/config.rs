@@ -134,6 +134,9 @@ pub struct Config {
     pub(crate) sampler: Sampler,
     pub(crate) keep_errors: bool,
     pub(crate) keep_errors_traces: usize,
+    pub(crate) cardinality_limit: usize,
+    pub(crate) metric_limits: Vec<(String, usize)>,
+    pub(crate) prometheus_addr: std::net::SocketAddr,
 }
 
 impl Config {
@@ -173,6 +176,14 @@ impl Config {
     /// Where the local store writes.
     pub fn store_dir(&self) -> &std::path::Path {
         &self.store_dir
+    }
+    /// The most series a metric keeps (overflow series included).
+    pub fn cardinality_limit(&self) -> usize {
+        self.cardinality_limit
+    }
+    /// Where the Prometheus endpoint listens (feature `prometheus`).
+    pub fn prometheus_addr(&self) -> std::net::SocketAddr {
+        self.prometheus_addr
     }
     /// Slots per thread ring.
     pub fn ring_capacity(&self) -> usize {
@@ -214,6 +225,9 @@ pub struct Builder {
     switches: Vec<(String, bool)>,
     sampler: Option<Sampler>,
     keep_errors: Option<usize>,
+    cardinality_limit: Option<usize>,
+    metric_limits: Vec<(String, usize)>,
+    prometheus_addr: Option<String>,
     pub(crate) instances: Vec<(String, Box<dyn Exporter>)>,
 }
 
@@ -327,6 +341,28 @@ impl Builder {
         self.keep_errors = Some(traces);
         self
     }
+    /// The most series any metric keeps (default 2000, `TELEM_METRICS_CARDINALITY_LIMIT`), the overflow
+    /// series included: updates with new label values past it go to the series labelled
+    /// `otel.metric.overflow="true"` and are counted in [`Stats::metrics`](crate::Stats::metrics).
+    pub fn cardinality_limit(mut self, series: usize) -> Self {
+        self.cardinality_limit = Some(series);
+        self
+    }
+
+    /// The most series the metric `name` keeps, instead of [`cardinality_limit`](Self::cardinality_limit).
+    pub fn metric_cardinality_limit(mut self, name: impl Into<String>, series: usize) -> Self {
+        self.metric_limits.push((name.into(), series));
+        self
+    }
+
+    /// Where the Prometheus endpoint listens (feature `prometheus`; `TELEM_PROMETHEUS_ADDR`, default
+    /// `127.0.0.1:9464`): an `ip:port`, port 0 for any free port ([`metrics::endpoint`](crate::metrics::endpoint)
+    /// says which). Switch the endpoint off with `exporter("prometheus", false)`.
+    pub fn prometheus_addr(mut self, addr: impl Into<String>) -> Self {
+        self.prometheus_addr = Some(addr.into());
+        self
+    }
+
     /// Adds an exporter instance directly, without registering it.
     pub fn with_exporter(mut self, name: impl Into<String>, exporter: impl Exporter) -> Self {
         self.instances.push((name.into(), Box::new(exporter)));
@@ -396,6 +432,11 @@ impl Builder {
             Some(true) => Some(Setting::Num(DEFAULT_KEEP_ERRORS_TRACES)),
             None => v.parse::<usize>().ok().map(Setting::Num),
         });
+        let env_limit =
+            read("TELEM_METRICS_CARDINALITY_LIMIT", CARDINALITY, &|v| v.parse::<usize>().ok().map(Setting::Num));
+        let env_prometheus = read("TELEM_PROMETHEUS_ADDR", PROMETHEUS_ADDR, &|v| {
+            v.parse::<std::net::SocketAddr>().ok().map(|_| Setting::Str(v.into()))
+        });
         let env_level = read("TELEM_LEVEL", LEVEL, &|v| Filter::parse(v).ok().map(|_| Setting::Str(v.into())));
         let level = match self.level.take() {
             Some(directives) => Filter::parse(&directives)
@@ -447,6 +488,34 @@ impl Builder {
             &Rule { expected: KEEP_ERRORS, valid: |v| v.num() <= 1 << 20 },
         )
         .map_or(0, |v| v.num());
+        let cardinality_limit = check(
+            self.cardinality_limit.map(|n| ("Builder::cardinality_limit", Setting::Num(n))),
+            env_limit.map(|v| ("TELEM_METRICS_CARDINALITY_LIMIT", v)),
+            &Rule { expected: CARDINALITY, valid: |v| v.num() >= 2 },
+        )
+        .map_or(crate::metrics::DEFAULT_CARDINALITY_LIMIT, |v| v.num());
+        let mut metric_limits = std::mem::take(&mut self.metric_limits);
+        metric_limits.retain(|(name, n)| {
+            if *n < 2 {
+                errors.push(ConfigError::new(
+                    "Builder::metric_cardinality_limit",
+                    format!("{name:?}, {n}"),
+                    CARDINALITY,
+                ));
+            }
+            *n >= 2
+        });
+        let prometheus_addr = match self.prometheus_addr.take() {
+            Some(addr) => addr
+                .trim()
+                .parse::<std::net::SocketAddr>()
+                .map_err(|_| {
+                    errors.push(ConfigError::new("Builder::prometheus_addr", addr.clone(), PROMETHEUS_ADDR));
+                })
+                .ok(),
+            None => env_prometheus.and_then(|v| v.string().parse().ok()),
+        }
+        .unwrap_or(DEFAULT_PROMETHEUS_ADDR);
         if batch_size > queue_capacity {
             if self.batch_size.is_some() {
                 errors.push(ConfigError::new(
@@ -521,6 +590,9 @@ impl Builder {
             sampler: sampler.unwrap_or_default(),
             keep_errors: keep_errors > 0,
             keep_errors_traces: keep_errors,
+            cardinality_limit,
+            metric_limits,
+            prometheus_addr,
         };
         (config, errors)
     }
@@ -541,6 +613,11 @@ const KEEP_ERRORS: &str = "a number of traces to hold, 0 (off) to 2^20, or one o
 pub const DEFAULT_KEEP_ERRORS_TRACES: usize = 1024;
 /// The spans the keep-errors rule holds at most per trace it may hold, on average.
 pub const KEEP_ERRORS_SPANS_PER_TRACE: usize = 64;
+const CARDINALITY: &str = "a number of series per metric, at least 2 (one is the overflow series)";
+const PROMETHEUS_ADDR: &str = "an ip:port to listen on, such as 127.0.0.1:9464 (port 0: any free port)";
+/// Where the Prometheus endpoint listens by default: loopback, the OpenTelemetry Prometheus exporter's port.
+pub(crate) const DEFAULT_PROMETHEUS_ADDR: std::net::SocketAddr =
+    std::net::SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 9464));
 const FLUSH_INTERVAL: &str = "at least 1 ms (a shorter interval spins a core)";
 const RING_CAPACITY: &str = "a number of slots, 2 to 2^30";
 /// The largest ring: 2^30 slots, 64 GiB of address space at most, taken in segments as it fills.

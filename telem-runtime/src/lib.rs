@@ -15,6 +15,7 @@ pub(crate) mod events;
 pub mod export;
 mod ids;
 mod lifecycle;
+pub mod metrics;
 pub mod propagation;
 pub(crate) mod resource;
 mod trace;
@@ -53,6 +54,7 @@ pub mod __private {
     pub use crate::events::emit::{emit, enabled as event_enabled};
     pub use crate::events::exception::{Caught, ViaDisplay, ViaError};
     pub use crate::events::level::Level;
+    pub use crate::metrics::__private as metrics;
     pub use crate::trace::callsite::{CallSite, SpanKind};
     pub use crate::trace::future::{FutureSpan, Instrumented, Parent};
     pub use crate::trace::span::SpanGuard;

@@ -114,6 +114,22 @@ fn start(mut builder: Builder, strict: bool) -> Result<Telem, InitError> {
         }
     }
     exporters.append(&mut builder.instances);
+    #[cfg(feature = "prometheus")]
+    let endpoint = if config.exporter_switch("prometheus") == Some(false) {
+        None
+    } else {
+        match crate::metrics::server::start(config.prometheus_addr) {
+            Ok(endpoint) => Some(endpoint),
+            Err(error) if strict => {
+                return Err(InitError::Exporter { name: "prometheus".into(), error: crate::export::ExportError(error) })
+            }
+            Err(error) => {
+                eprintln!("[telem] {error}; the endpoint is off (metrics::render() still works)");
+                None
+            }
+        }
+    };
+    crate::metrics::install_limits(config.cardinality_limit, &config.metric_limits);
     local::RING_CAPACITY.store(config.ring_capacity, Ordering::Relaxed);
     local::BATCH_SIZE.store(config.batch_size, Ordering::Relaxed);
     let fatal_ms = config.fatal_timeout.as_millis().min(u64::MAX as u128) as u64;
@@ -123,6 +139,10 @@ fn start(mut builder: Builder, strict: bool) -> Result<Telem, InitError> {
         name: "collector".into(),
         error: crate::export::ExportError(format!("cannot start a thread: {e}")),
     })?;
+    #[cfg(feature = "prometheus")]
+    if let Some(endpoint) = endpoint {
+        rt.services.lock().unwrap_or_else(|e| e.into_inner()).push(Box::new(endpoint));
+    }
     *slot = Some(rt.clone());
     crate::events::fatal::FATAL_TIMEOUT_MS.store(fatal_ms, Ordering::Relaxed);
     crate::events::fatal::install();
@@ -189,6 +209,9 @@ pub struct Stats {
     pub exporters: Vec<ExporterStats>,
     /// The same counters for events (span events and log records), which have rings of their own.
     pub events: EventStats,
+    /// The metrics registry: metrics, series, updates sent to overflow series. Metrics count for the
+    /// whole process, whether or not telem runs.
+    pub metrics: crate::metrics::MetricStats,
 }
 
 /// Event counters: the same equation as for spans holds for every exporter,
@@ -239,5 +262,7 @@ impl Stats {
 
 /// The counters now, for the runtime the last `init` started (all zero before any).
 pub fn stats() -> Stats {
-    runtime().map(|rt| rt.stats()).unwrap_or_default()
+    let mut stats = runtime().map(|rt| rt.stats()).unwrap_or_default();
+    stats.metrics = crate::metrics::family::stats();
+    stats
 }

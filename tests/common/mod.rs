@@ -45,6 +45,7 @@ pub fn try_start() -> Result<(telem::Telem, Memory), telem::InitError> {
     let builder = telem::Builder::new()
         .exporter("console", false)
         .exporter("store", false)
+        .exporter("prometheus", false)
         .with_exporter("memory", memory.clone());
     builder.try_init().map(|telem| (telem, memory))
 }
@@ -55,6 +56,7 @@ pub fn start_with(configure: impl FnOnce(telem::Builder) -> telem::Builder) -> (
     let builder = telem::Builder::new()
         .exporter("console", false)
         .exporter("store", false)
+        .exporter("prometheus", false)
         .with_exporter("memory", memory.clone());
     (configure(builder).try_init().expect("telem starts"), memory)
 }

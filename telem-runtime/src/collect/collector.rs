@@ -342,6 +342,8 @@ pub(crate) struct Runtime {
     /// `new_session()` calls asked for, and session rotations done.
     rotate_requested: AtomicU64,
     rotated: AtomicU64,
+    /// What runs beside the runtime and stops with it (the Prometheus endpoint): dropped by `shutdown`.
+    pub services: Mutex<Vec<Box<dyn Send>>>,
 }
 
 impl Runtime {
@@ -394,6 +396,7 @@ impl Runtime {
             collector: Mutex::new(None),
             thread: OnceLock::new(),
             exporter_threads: Mutex::new(threads),
+            services: Mutex::new(Vec::new()),
             anchor: Anchor::now(),
             tail: Mutex::new(config_tail),
             tail_counts: TailCounts::default(),
@@ -674,6 +677,7 @@ impl Runtime {
     pub fn shutdown(&self, timeout: Duration) -> bool {
         let deadline = Deadline::after(timeout);
         self.begin_stopping();
+        drop(std::mem::take(&mut *self.services.lock().unwrap_or_else(|e| e.into_inner())));
         self.wake_collector();
         let left = deadline.left().unwrap_or(Duration::MAX);
         let done = self.wait(left, |w| w.finished.load(Ordering::Acquire)) && self.wait_stopped(deadline);
@@ -798,6 +802,7 @@ impl Runtime {
             sampled_out,
             tail_dropped,
             exporters,
+            metrics: Default::default(),
             events: crate::lifecycle::EventStats {
                 recorded: events.0,
                 ring_dropped: events.1,

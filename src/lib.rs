@@ -169,6 +169,10 @@ pub use telem_runtime::log_bridge;
 /// Metrics: handles, the Prometheus exposition ([`metrics::render`]) and its endpoint.
 pub use telem_runtime::metrics;
 
+/// The health monitor: process gauges sampled in the background, checkpoints with velocity,
+/// utilisation and a status.
+pub use telem_runtime::health;
+
 /// W3C Trace Context and Baggage across process boundaries.
 pub use telem_runtime::propagation;
 

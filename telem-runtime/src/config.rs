@@ -137,6 +137,9 @@ pub struct Config {
     pub(crate) cardinality_limit: usize,
     pub(crate) metric_limits: Vec<(String, usize)>,
     pub(crate) prometheus_addr: std::net::SocketAddr,
+    /// Whether the address was asked for (builder or `TELEM_PROMETHEUS_ADDR`): then failing to bind it
+    /// fails `try_init`; the default address taken (another process serves it) is only reported.
+    pub(crate) prometheus_addr_set: bool,
 }
 
 impl Config {
@@ -505,6 +508,7 @@ impl Builder {
             }
             *n >= 2
         });
+        let prometheus_addr_set = self.prometheus_addr.is_some() || env_prometheus.is_some();
         let prometheus_addr = match self.prometheus_addr.take() {
             Some(addr) => addr
                 .trim()
@@ -593,6 +597,7 @@ impl Builder {
             cardinality_limit,
             metric_limits,
             prometheus_addr,
+            prometheus_addr_set,
         };
         (config, errors)
     }

@@ -13,6 +13,7 @@ mod collect;
 mod config;
 pub(crate) mod events;
 pub mod export;
+pub mod health;
 mod ids;
 mod lifecycle;
 pub mod metrics;

@@ -120,7 +120,7 @@ fn start(mut builder: Builder, strict: bool) -> Result<Telem, InitError> {
     } else {
         match crate::metrics::server::start(config.prometheus_addr) {
             Ok(endpoint) => Some(endpoint),
-            Err(error) if strict => {
+            Err(error) if strict && config.prometheus_addr_set => {
                 return Err(InitError::Exporter { name: "prometheus".into(), error: crate::export::ExportError(error) })
             }
             Err(error) => {

@@ -90,6 +90,7 @@ pub fn collect(f: impl FnOnce()) -> Vec<Finished> {
     let t = telem::Builder::new()
         .exporter("store", false)
         .exporter("console", false)
+        .exporter("prometheus", false)
         .with_exporter("collect", c.clone())
         .init();
     f();

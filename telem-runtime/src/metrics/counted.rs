@@ -153,17 +153,22 @@ impl CountedGuard {
     /// The call starts: in flight, and its start tick when its duration is measured.
     #[inline(always)]
     pub fn enter(site: &'static CountedSite) -> CountedGuard {
-        if let Some(c) = site.concurrent {
-            c.add(1);
-        }
-        let start = if site.duration.is_some() { crate::clock::now() } else { 0 };
-        CountedGuard { site, start, inline: false }
+        Self::start(site, false)
     }
 
     /// For a body that stays inline: the guard's drop counts the call (an error only if unwinding).
     #[inline(always)]
     pub fn enter_inline(site: &'static CountedSite) -> CountedGuard {
-        CountedGuard { inline: true, ..CountedGuard::enter(site) }
+        Self::start(site, true)
+    }
+
+    #[inline(always)]
+    fn start(site: &'static CountedSite, inline: bool) -> CountedGuard {
+        if let Some(c) = site.concurrent {
+            c.add(1);
+        }
+        let start = if site.duration.is_some() { crate::clock::now() } else { 0 };
+        CountedGuard { site, start, inline }
     }
 
     /// The call returned; `error` when it returned `Err`.

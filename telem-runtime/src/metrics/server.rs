@@ -42,11 +42,17 @@ fn answer(request: tiny_http::Request) {
             let format = Format::from_accept(accept.as_deref());
             let body = render_as(format);
             let header = tiny_http::Header::from_bytes("Content-Type", format.content_type()).expect("a valid header");
-            tiny_http::Response::from_string(body).with_header(header)
+            tiny_http::Response::from_string(body).with_header(header).with_header(close())
         }
-        _ => tiny_http::Response::from_string("only GET is served here\n").with_status_code(405),
+        _ => tiny_http::Response::from_string("only GET is served here\n").with_status_code(405).with_header(close()),
     };
     let _ = request.respond(response);
+}
+
+/// Every response closes its connection: a scrape a second apart gains nothing from keeping it, and
+/// a kept connection would outlive `shutdown` unanswered (tiny_http stops accepting, not serving).
+fn close() -> tiny_http::Header {
+    tiny_http::Header::from_bytes("Connection", "close").expect("a valid header")
 }
 
 /// The address being served, if any.

@@ -1,0 +1,4 @@
+#[telem::counted(durations)]
+fn f() {}
+
+fn main() {}

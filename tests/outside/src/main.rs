@@ -14,6 +14,7 @@ use std::time::Duration;
 
 fn main() {
     let _telem = telem::init();
+    let _ = counted_outside(1);
 
     let sync_total = sync_root();
     let cross_total = cross_thread();
@@ -26,6 +27,9 @@ fn main() {
 
     drop(_telem);
     let stats = telem::stats();
+    let metrics = telem::metrics::render();
+    let counted = r#"function_calls_total{function="counted_outside",module="telem_outside",result="ok"} 1"#;
+    assert_eq!(metrics.contains(counted), cfg!(feature = "telem-enabled"), "{metrics}");
     if cfg!(not(feature = "telem-enabled")) {
         assert_eq!(stats, telem::Stats::default(), "compiled out: nothing recorded");
         println!("{{\"compiled_out\":{{\"totals\":[{sync_total},{cross_total},{async_total}]}}}}");
@@ -40,6 +44,12 @@ fn main() {
         eprintln!("not every span reached the store: {stats:?}");
         std::process::exit(1);
     }
+}
+
+/// `#[counted]` from outside the workspace: its expansion names only `::telem` paths.
+#[telem::counted]
+fn counted_outside(n: u32) -> Result<u32, String> {
+    Ok(n)
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -143,3 +143,33 @@ fn a_million_label_values_stay_within_the_limit() {
     assert_eq!(overflow as usize, 1_000_000 - (telem::metrics::DEFAULT_CARDINALITY_LIMIT - 1));
     assert_eq!(telem::stats().metrics.overflowed, overflow as u64);
 }
+
+#[test]
+fn a_name_used_by_two_kinds_keeps_the_first() {
+    telem::counter!("shared.name").add(3);
+    for i in 0..3 {
+        telem::gauge!("shared.name", n = i).set(9);
+    }
+    let text = render();
+    assert!(text.contains("# TYPE shared_name_total counter\nshared_name_total 3\n"), "{text}");
+    assert!(!text.contains("shared_name{"), "{text}");
+}
+
+#[test]
+fn the_limit_is_configurable_per_metric() {
+    let (telem, _memory) = common::start_with(|b| b.cardinality_limit(50).metric_cardinality_limit("tiny", 3));
+    for i in 0..10 {
+        telem::counter!("tiny", i = i).increment();
+        telem::counter!("roomy", i = i).increment();
+    }
+    let text = render();
+    assert_eq!(text.lines().filter(|l| l.starts_with("tiny_total{")).count(), 3, "{text}");
+    assert_eq!(sample(&text, r#"tiny_total{otel_metric_overflow="true"}"#), Some(8.0), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("roomy_total{")).count(), 10, "{text}");
+    assert!(telem.shutdown());
+    let errors = match common::try_start_with(|b| b.cardinality_limit(1)) {
+        Err(telem::InitError::Invalid(errors)) => errors,
+        other => panic!("expected an invalid limit, got {:?}", other.map(|_| ())),
+    };
+    assert!(errors[0].to_string().contains("Builder::cardinality_limit"), "{}", errors[0]);
+}

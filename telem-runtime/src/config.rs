@@ -139,6 +139,7 @@ pub struct Config {
     pub(crate) prometheus_addr: std::net::SocketAddr,
     /// Whether the address was asked for (builder or `TELEM_PROMETHEUS_ADDR`): then failing to bind it
     /// fails `try_init`; the default address taken (another process serves it) is only reported.
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub(crate) prometheus_addr_set: bool,
 }
 

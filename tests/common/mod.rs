@@ -50,6 +50,19 @@ pub fn try_start() -> Result<(telem::Telem, Memory), telem::InitError> {
     builder.try_init().map(|telem| (telem, memory))
 }
 
+/// Like [`start_with`], saying why telem did not start.
+pub fn try_start_with(
+    configure: impl FnOnce(telem::Builder) -> telem::Builder,
+) -> Result<(telem::Telem, Memory), telem::InitError> {
+    let memory = Memory::default();
+    let builder = telem::Builder::new()
+        .exporter("console", false)
+        .exporter("store", false)
+        .exporter("prometheus", false)
+        .with_exporter("memory", memory.clone());
+    configure(builder).try_init().map(|telem| (telem, memory))
+}
+
 /// Like [`start`], with more settings.
 pub fn start_with(configure: impl FnOnce(telem::Builder) -> telem::Builder) -> (telem::Telem, Memory) {
     let memory = Memory::default();

@@ -95,6 +95,9 @@ impl<C: Instrument> MetricSite<C> {
 
     /// The cell for these label values (one per key of the site, in order).
     pub fn with_values(&'static self, values: &[&dyn Display]) -> &'static C {
+        if !ENABLED {
+            return self.cell();
+        }
         thread_local! {
             static SCRATCH: RefCell<(String, Vec<usize>)> = const { RefCell::new((String::new(), Vec::new())) };
         }
@@ -144,7 +147,8 @@ impl<C: Instrument> MetricSite<C> {
     }
 
     fn find(&'static self, values: &[&str], statics: Option<&'static [&'static str]>) -> (&'static C, bool) {
-        let family = self.family();
+        // Compiled out: one cell per site, never exported (and never updated: the handles check too).
+        let family = if ENABLED { self.family() } else { None };
         let Some(family) = family else { return (self.detached(), false) };
         let keys = &self.keys[..self.keys.len().min(values.len())];
         let lookup = family.series(keys, values, statics, || C::wrap(C::make(family.bounds)));
@@ -182,6 +186,11 @@ impl<C: Instrument> MetricSite<C> {
 
     /// A cell of its own for a site whose metric name is taken by another kind: it counts, unexported.
     fn detached(&'static self) -> &'static C {
+        let known = self.cell.load(Acquire);
+        if !known.is_null() {
+            // SAFETY: as in `cell`.
+            return unsafe { &*known };
+        }
         let cell = C::make(self.descriptor.bounds);
         self.cell.store(cell as *const C as *mut C, Release);
         cell

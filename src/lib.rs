@@ -419,7 +419,11 @@ macro_rules! __telem_metric {
                 &[$(::core::stringify!($($key).+)),*],
                 ::core::option::Option::None,
             );
-        $crate::metrics::$handle::from_cell(__TELEM_METRIC.with_values(&[$(&$value as &dyn ::core::fmt::Display),*]))
+        #[allow(unused_imports)]
+        use $crate::__private::metrics::{ViaDisplay as _, ViaStr as _};
+        $crate::metrics::$handle::from_cell(
+            __TELEM_METRIC.with_values(&[$((&$crate::__private::metrics::Label(&$value)).__telem_label()),*]),
+        )
     }};
 }
 

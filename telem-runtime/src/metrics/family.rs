@@ -12,7 +12,7 @@
 use super::cell::{CounterCell, GaugeCell, HistogramCell, UpDownCell};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Mutex, OnceLock, RwLock};
 
@@ -75,7 +75,46 @@ pub const OVERFLOW_LABEL: &str = "otel.metric.overflow";
 
 const SHARDS: usize = 8;
 
-type Hash64 = BuildHasherDefault<DefaultHasher>;
+/// The shards' maps are keyed by [`hash`] already: their hasher passes the key through.
+type Hash64 = BuildHasherDefault<Passthrough>;
+
+#[derive(Default)]
+struct Passthrough(u64);
+
+impl Hasher for Passthrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8)) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// FxHash's step (rustc's hasher): a multiply and a rotate per word, enough to spread label sets over
+/// shards and buckets; not keyed, as label values are not chosen to collide by an attacker any more than
+/// the metric names are.
+struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn bytes(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let mut last = [0u8; 8];
+        last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.add(u64::from_le_bytes(last));
+        self.add(bytes.len() as u64);
+    }
+}
 
 /// Every series of one metric name.
 pub(crate) struct Family {
@@ -164,12 +203,16 @@ pub(crate) fn clear_limits() {
     }
 }
 
-/// Hashes label keys and values, each value given as a range of `text`.
+/// Hashes label keys and values.
 fn hash(keys: &[&str], values: &[&str]) -> u64 {
-    let mut h = Hash64::default().build_hasher();
-    keys.hash(&mut h);
-    values.hash(&mut h);
-    h.finish()
+    let mut h = Fx(0);
+    for key in keys {
+        h.bytes(key.as_bytes());
+    }
+    for value in values {
+        h.bytes(value.as_bytes());
+    }
+    h.0
 }
 
 fn same(series: &Series, keys: &[&str], values: &[&str]) -> bool {

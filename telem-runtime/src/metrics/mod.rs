@@ -48,6 +48,6 @@ pub(crate) fn install_limits(global: usize, per_metric: &[(String, usize)]) {
 pub mod __private {
     pub use super::cell::{CounterCell, Exemplar, GaugeCell, HistogramCell, UpDownCell};
     pub use super::counted::{Counted, CountedFuture, CountedGuard, CountedSite, DEFAULT_NAME, DURATION_BUCKETS};
-    pub use super::site::MetricSite;
+    pub use super::site::{Label, LabelRef, MetricSite, ViaDisplay, ViaStr};
     pub use super::DEFAULT_BUCKETS;
 }

@@ -94,7 +94,7 @@ impl<C: Instrument> MetricSite<C> {
     }
 
     /// The cell for these label values (one per key of the site, in order).
-    pub fn with_values(&'static self, values: &[&dyn Display]) -> &'static C {
+    pub fn with_values(&'static self, values: &[LabelRef<'_>]) -> &'static C {
         if !ENABLED {
             return self.cell();
         }
@@ -108,25 +108,43 @@ impl<C: Instrument> MetricSite<C> {
                 text.clear();
                 ends.clear();
                 for value in values {
-                    let _ = write!(text, "{value}");
+                    match value {
+                        LabelRef::Str(s) => text.push_str(s),
+                        LabelRef::Display(d) => {
+                            let _ = write!(text, "{d}");
+                        }
+                    }
                     ends.push(text.len());
                 }
+                // The values as slices of the buffer, on the stack for up to eight labels.
+                let mut parts = [""; 8];
+                let mut more = Vec::new();
                 let mut start = 0;
-                let parts: Vec<&str> = ends
-                    .iter()
-                    .map(|&end| {
-                        let part = &text[start..end];
-                        start = end;
-                        part
-                    })
-                    .collect();
-                Some(self.lookup(&parts, None))
+                for (i, &end) in ends.iter().enumerate() {
+                    let part = &text[start..end];
+                    start = end;
+                    match parts.get_mut(i) {
+                        Some(slot) => *slot = part,
+                        None => more.push(part),
+                    }
+                }
+                if more.is_empty() {
+                    return Some(self.lookup(&parts[..ends.len()], None));
+                }
+                let all: Vec<&str> = parts.iter().copied().chain(more).collect();
+                Some(self.lookup(&all, None))
             })
             .ok()
             .flatten()
             // A value whose `Display` itself updates a metric on this thread, or a thread being torn down.
             .unwrap_or_else(|| {
-                let owned: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+                let owned: Vec<String> = values
+                    .iter()
+                    .map(|v| match v {
+                        LabelRef::Str(s) => (*s).to_owned(),
+                        LabelRef::Display(d) => d.to_string(),
+                    })
+                    .collect();
                 let parts: Vec<&str> = owned.iter().map(String::as_str).collect();
                 self.lookup(&parts, None)
             })
@@ -194,6 +212,40 @@ impl<C: Instrument> MetricSite<C> {
         let cell = C::make(self.descriptor.bounds);
         self.cell.store(cell as *const C as *mut C, Release);
         cell
+    }
+}
+
+/// A label value as a metric macro passes it: text as is, anything else through its `Display`.
+#[doc(hidden)]
+pub enum LabelRef<'a> {
+    Str(&'a str),
+    Display(&'a dyn Display),
+}
+
+/// The autoref pair that picks [`LabelRef::Str`] for `&str`, `String`, `Cow<str>` … and
+/// [`LabelRef::Display`] for any other `Display` value.
+#[doc(hidden)]
+pub struct Label<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait ViaStr {
+    fn __telem_label(&self) -> LabelRef<'_>;
+}
+
+impl<T: AsRef<str> + ?Sized> ViaStr for Label<'_, T> {
+    fn __telem_label(&self) -> LabelRef<'_> {
+        LabelRef::Str(self.0.as_ref())
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaDisplay {
+    fn __telem_label(&self) -> LabelRef<'_>;
+}
+
+impl<T: Display> ViaDisplay for &Label<'_, T> {
+    fn __telem_label(&self) -> LabelRef<'_> {
+        LabelRef::Display(self.0)
     }
 }
 

@@ -21,7 +21,13 @@
 //! assert!(telem.shutdown()); // everything recorded was exported or counted as dropped
 //! ```
 //!
-//! Without `telem::init()` instrumented code still runs and records nothing. Without the `enabled`
+//! Metrics: `#[telem::counted]` counts a function's calls (and, asked, their durations and those in
+//! flight); [`counter!`], [`up_down_counter!`], [`gauge!`] and [`histogram!`] are free metrics with
+//! labels; [`metrics::render`] writes the Prometheus exposition, served on `TELEM_PROMETHEUS_ADDR` with
+//! the `prometheus` feature; [`health::Monitor`] samples the process and records checkpoints.
+//!
+//! Without `telem::init()` instrumented code still runs and records no spans or events (metrics count
+//! whether or not telem runs). Without the `enabled`
 //! cargo feature the macros return the function unchanged and the runtime API is inline no-ops.
 //!
 //! ## `#[span]` options

@@ -15,7 +15,7 @@ use telem::health::Monitor;
 
 /// Every call counted in `function.calls{function="charge",result=…}`, its latency in
 /// `function.calls.duration`, and the calls in flight in `function.calls.concurrent`. With `#[span]`
-/// as well, each call is a span and the counters' exemplars point at it.
+/// as well, each call is a span too.
 #[telem::span(err)]
 #[telem::counted(duration, concurrency, labels(service = "billing"))]
 fn charge(order: u32) -> Result<u32, String> {

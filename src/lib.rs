@@ -136,8 +136,8 @@ pub use telem_macros::flow;
 ///
 /// Works on free functions, methods, trait-impl methods, `async fn` and functions returning futures
 /// (the future's completion is counted; one dropped before it completes counts as `error`), also
-/// together with `#[span]` or `#[flow]` in either order (the calls are then counted inside the span,
-/// so their exemplars point at it). Every counted function is registered at start-up, so its series
+/// together with `#[span]` or `#[flow]` in either order (the span is expanded first; the calls are
+/// counted as the span's scope ends, so exemplars carry the caller's span). Every counted function is registered at start-up, so its series
 /// appear at zero before the first call. A call costs one relaxed atomic add (no lock, no allocation),
 /// whether or not telem is running.
 ///
@@ -413,7 +413,7 @@ macro_rules! __telem_metric {
             $crate::__private::metrics::MetricSite::new(
                 $name, $unit, $desc, $bounds,
                 &[$(::core::stringify!($($key).+)),*],
-                ::core::option::Option::Some(&[$($value),*]),
+                ::core::option::Option::Some(&[$(::core::concat!($value)),*]),
             );
         $crate::metrics::$handle::from_cell(__TELEM_METRIC.cell())
     }};

@@ -68,6 +68,7 @@ fn free_metrics_with_static_and_dynamic_labels() {
     let method = String::from("GET");
     telem::counter!("api.requests", endpoint = "/chat", method = method).add(5);
     telem::counter!("api.requests", endpoint = "/chat", method = "GET").increment();
+    telem::counter!("http.responses", status = 200, cached = false).increment();
     telem::gauge!("queue.size", queue = "processing").set(42_usize);
     telem::up_down_counter!("jobs.active").add(3);
     telem::up_down_counter!("jobs.active").add(-1);
@@ -80,6 +81,7 @@ fn free_metrics_with_static_and_dynamic_labels() {
     assert_eq!(sample(&text, r#"api_requests_total{endpoint="/chat",method="GET"}"#), Some(6.0), "{text}");
     assert_eq!(sample(&text, r#"queue_size{queue="processing"}"#), Some(42.0), "{text}");
     assert_eq!(sample(&text, "jobs_active"), Some(2.0), "{text}");
+    assert_eq!(sample(&text, r#"http_responses_total{status="200",cached="false"}"#), Some(1.0), "{text}");
     let bucket =
         |le: &str| sample(&text, &format!(r#"response_time_milliseconds_bucket{{endpoint="/chat",le="{le}"}}"#));
     assert_eq!(

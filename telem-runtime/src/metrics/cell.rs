@@ -63,6 +63,8 @@ impl Exemplar {
         if seq & 1 == 1 || self.seq.compare_exchange(seq, seq + 1, Acquire, Relaxed).is_err() {
             return;
         }
+        // The odd sequence is visible before any of the data stores (a reader then retries).
+        std::sync::atomic::fence(Release);
         self.trace_hi.store((trace >> 64) as u64, Relaxed);
         self.trace_lo.store(trace as u64, Relaxed);
         self.span.store(span, Relaxed);

@@ -90,8 +90,96 @@ pub struct Options {
 /// Parses the options, recording every problem in `errors` and keeping what it could read.
 pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
     let mut options = Options::default();
+    each_option(tokens, errors, OPTIONS, |key, meta, errors| match (key.as_str(), meta) {
+        ("name", Meta::NameValue(nv)) => match nv.value {
+            Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => options.name = Some(s),
+            other => errors.push(syn::Error::new(other.span(), "`name` takes a string literal: name = \"…\"")),
+        },
+        ("kind", Meta::NameValue(nv)) => {
+            let ident = match &nv.value {
+                Expr::Path(p) => p.path.get_ident().cloned(),
+                _ => None,
+            };
+            let quoted = matches!(&nv.value, Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(_), .. }));
+            match ident.as_ref().and_then(|i| KINDS.iter().find(|(k, _)| i == k)) {
+                Some((_, variant)) => options.kind = Some((variant, nv.value.span())),
+                None => errors.push(syn::Error::new(
+                    nv.value.span(),
+                    format!(
+                        "unknown span kind; expected one of internal, server, client, producer, consumer{}",
+                        if quoted { " (without quotes: kind = client)" } else { "" }
+                    ),
+                )),
+            }
+        }
+        ("fields", Meta::List(list)) => match list.parse_args_with(Punctuated::<Field, Token![,]>::parse_terminated) {
+            Ok(fields) => options.fields.extend(fields),
+            Err(e) => errors.push(e),
+        },
+        ("skip", Meta::List(list)) => {
+            options.skip_span = Some(list.path.span());
+            match list.parse_args_with(|input: ParseStream| {
+                Punctuated::<Ident, Token![,]>::parse_terminated_with(input, Ident::parse_any)
+            }) {
+                Ok(names) => {
+                    for name in names {
+                        if name == "self" {
+                            errors.push(syn::Error::new(name.span(), "`self` is never recorded; no need to skip it"));
+                        } else {
+                            options.skip.push(name);
+                        }
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        ("parent", Meta::NameValue(nv)) => options.parent = Some(nv.value),
+        ("links", Meta::List(list)) => match list.parse_args_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
+            Ok(links) if links.is_empty() => {
+                errors.push(syn::Error::new(list.path.span(), "`links` takes at least one context: links(ctx, …)"))
+            }
+            Ok(links) => options.links.extend(links),
+            Err(e) => errors.push(e),
+        },
+        ("args", Meta::Path(p)) => options.args = Some(p.span()),
+        ("err", Meta::Path(p)) => options.err = Some(p.span()),
+        ("ret", Meta::Path(p)) => options.ret = Some(p.span()),
+        ("crate", Meta::NameValue(nv)) => match nv.value {
+            Expr::Path(p) => options.krate = Some(p.path),
+            Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => match s.parse::<Path>() {
+                Ok(path) => options.krate = Some(path),
+                Err(e) => errors.push(syn::Error::new(s.span(), format!("`crate` must name a path: {e}"))),
+            },
+            other => errors.push(syn::Error::new(other.span(), "`crate` takes a path: crate = my::telem")),
+        },
+        ("name" | "kind" | "crate" | "parent", meta) => {
+            errors.push(syn::Error::new(meta.span(), format!("`{key}` takes a value: {key} = …")))
+        }
+        ("fields" | "skip" | "links", meta) => {
+            errors.push(syn::Error::new(meta.span(), format!("`{key}` takes a list: {key}(…)")))
+        }
+        ("args" | "err" | "ret", meta) => {
+            errors.push(syn::Error::new(meta.span(), format!("`{key}` takes no value: write just `{key}`")))
+        }
+        (_, meta) => errors.push(syn::Error::new(
+            meta.path().span(),
+            format!("unknown option `{}`; expected one of {OPTIONS}", quote::ToTokens::to_token_stream(meta.path())),
+        )),
+    });
+    options
+}
+
+/// Calls `each` with every option of an attribute, as its one-identifier name and its `Meta`, in the
+/// order written. Each option is parsed on its own, so a syntax error in one does not hide the problems
+/// of the others; a syntax error, a path that is not one identifier (`expected` lists the options) and
+/// a repeated option are recorded in `errors` and skipped.
+pub fn each_option(
+    tokens: TokenStream,
+    errors: &mut Errors,
+    expected: &str,
+    mut each: impl FnMut(String, Meta, &mut Errors),
+) {
     let mut seen: Vec<String> = Vec::new();
-    // Each option is parsed on its own, so a syntax error in one does not hide the problems of the others.
     for chunk in split_options(tokens) {
         let meta = match syn::parse2::<Meta>(chunk) {
             Ok(meta) => meta,
@@ -107,100 +195,17 @@ pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
             _ => {
                 let text = quote::ToTokens::to_token_stream(path).to_string().replace(' ', "");
                 errors
-                    .push(syn::Error::new(path.span(), format!("unknown option `{text}`; expected one of {OPTIONS}")));
+                    .push(syn::Error::new(path.span(), format!("unknown option `{text}`; expected one of {expected}")));
                 continue;
             }
         };
         if seen.contains(&key) {
-            errors.push(syn::Error::new(meta.path().span(), format!("duplicate option `{key}`")));
+            errors.push(syn::Error::new(path.span(), format!("duplicate option `{key}`")));
             continue;
         }
         seen.push(key.clone());
-        match (key.as_str(), meta) {
-            ("name", Meta::NameValue(nv)) => match nv.value {
-                Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => options.name = Some(s),
-                other => errors.push(syn::Error::new(other.span(), "`name` takes a string literal: name = \"…\"")),
-            },
-            ("kind", Meta::NameValue(nv)) => {
-                let ident = match &nv.value {
-                    Expr::Path(p) => p.path.get_ident().cloned(),
-                    _ => None,
-                };
-                let quoted = matches!(&nv.value, Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(_), .. }));
-                match ident.as_ref().and_then(|i| KINDS.iter().find(|(k, _)| i == k)) {
-                    Some((_, variant)) => options.kind = Some((variant, nv.value.span())),
-                    None => errors.push(syn::Error::new(
-                        nv.value.span(),
-                        format!(
-                            "unknown span kind; expected one of internal, server, client, producer, consumer{}",
-                            if quoted { " (without quotes: kind = client)" } else { "" }
-                        ),
-                    )),
-                }
-            }
-            ("fields", Meta::List(list)) => {
-                match list.parse_args_with(Punctuated::<Field, Token![,]>::parse_terminated) {
-                    Ok(fields) => options.fields.extend(fields),
-                    Err(e) => errors.push(e),
-                }
-            }
-            ("skip", Meta::List(list)) => {
-                options.skip_span = Some(list.path.span());
-                match list.parse_args_with(|input: ParseStream| {
-                    Punctuated::<Ident, Token![,]>::parse_terminated_with(input, Ident::parse_any)
-                }) {
-                    Ok(names) => {
-                        for name in names {
-                            if name == "self" {
-                                errors
-                                    .push(syn::Error::new(name.span(), "`self` is never recorded; no need to skip it"));
-                            } else {
-                                options.skip.push(name);
-                            }
-                        }
-                    }
-                    Err(e) => errors.push(e),
-                }
-            }
-            ("parent", Meta::NameValue(nv)) => options.parent = Some(nv.value),
-            ("links", Meta::List(list)) => {
-                match list.parse_args_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
-                    Ok(links) if links.is_empty() => errors
-                        .push(syn::Error::new(list.path.span(), "`links` takes at least one context: links(ctx, …)")),
-                    Ok(links) => options.links.extend(links),
-                    Err(e) => errors.push(e),
-                }
-            }
-            ("args", Meta::Path(p)) => options.args = Some(p.span()),
-            ("err", Meta::Path(p)) => options.err = Some(p.span()),
-            ("ret", Meta::Path(p)) => options.ret = Some(p.span()),
-            ("crate", Meta::NameValue(nv)) => match nv.value {
-                Expr::Path(p) => options.krate = Some(p.path),
-                Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => match s.parse::<Path>() {
-                    Ok(path) => options.krate = Some(path),
-                    Err(e) => errors.push(syn::Error::new(s.span(), format!("`crate` must name a path: {e}"))),
-                },
-                other => errors.push(syn::Error::new(other.span(), "`crate` takes a path: crate = my::telem")),
-            },
-            ("name" | "kind" | "crate" | "parent", meta) => {
-                errors.push(syn::Error::new(meta.span(), format!("`{key}` takes a value: {key} = …")))
-            }
-            ("fields" | "skip" | "links", meta) => {
-                errors.push(syn::Error::new(meta.span(), format!("`{key}` takes a list: {key}(…)")))
-            }
-            ("args" | "err" | "ret", meta) => {
-                errors.push(syn::Error::new(meta.span(), format!("`{key}` takes no value: write just `{key}`")))
-            }
-            (_, meta) => errors.push(syn::Error::new(
-                meta.path().span(),
-                format!(
-                    "unknown option `{}`; expected one of {OPTIONS}",
-                    quote::ToTokens::to_token_stream(meta.path())
-                ),
-            )),
-        }
+        each(key, meta, errors);
     }
-    options
 }
 
 /// Splits an attribute's tokens at its top-level commas (commas inside `(…)` belong to one option).

@@ -8,7 +8,7 @@
 //! inside the function's span (whose ids their exemplars then carry) and a flow's `#[step]`s are
 //! rewritten by the flow before anything moves them into a closure.
 
-use crate::attr::{split_options, Field};
+use crate::attr::{each_option, Field};
 use crate::expand::{async_output_fix, declared_type};
 use crate::func::{self, Func, Shape};
 use crate::valid::Errors;
@@ -33,74 +33,44 @@ pub struct Options {
 
 pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Options {
     let mut options = Options::default();
-    let mut seen: Vec<String> = Vec::new();
-    for chunk in split_options(tokens) {
-        let meta = match syn::parse2::<Meta>(chunk) {
-            Ok(meta) => meta,
-            Err(e) => {
-                errors.push(e);
-                continue;
+    each_option(tokens, errors, OPTIONS, |key, meta, errors| match (key.as_str(), meta) {
+        ("duration", Meta::Path(p)) => options.duration = Some(p.span()),
+        ("concurrency", Meta::Path(p)) => options.concurrency = Some(p.span()),
+        ("name", Meta::NameValue(nv)) => match nv.value {
+            Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) if s.value().trim().is_empty() => {
+                errors.push(syn::Error::new(s.span(), "metric name must not be empty"))
             }
-        };
-        let path = meta.path();
-        let key = match (path.leading_colon, path.segments.len()) {
-            (None, 1) => path.segments[0].ident.to_string(),
-            _ => {
-                let text = quote::ToTokens::to_token_stream(path).to_string().replace(' ', "");
-                errors
-                    .push(syn::Error::new(path.span(), format!("unknown option `{text}`; expected one of {OPTIONS}")));
-                continue;
+            Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => options.name = Some(s),
+            other => errors.push(syn::Error::new(other.span(), "`name` takes a string literal: name = \"…\"")),
+        },
+        ("buckets", Meta::NameValue(nv)) => options.buckets = buckets(&nv.value, errors),
+        ("labels", Meta::List(list)) => match list.parse_args_with(Punctuated::<Field, Token![,]>::parse_terminated) {
+            Ok(fields) if fields.is_empty() => {
+                errors.push(syn::Error::new(list.path.span(), "`labels` takes at least one label: labels(k = \"v\")"))
             }
-        };
-        if seen.contains(&key) {
-            errors.push(syn::Error::new(path.span(), format!("duplicate option `{key}`")));
-            continue;
-        }
-        seen.push(key.clone());
-        match (key.as_str(), meta) {
-            ("duration", Meta::Path(p)) => options.duration = Some(p.span()),
-            ("concurrency", Meta::Path(p)) => options.concurrency = Some(p.span()),
-            ("name", Meta::NameValue(nv)) => match nv.value {
-                Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) if s.value().trim().is_empty() => {
-                    errors.push(syn::Error::new(s.span(), "metric name must not be empty"))
-                }
-                Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => options.name = Some(s),
-                other => errors.push(syn::Error::new(other.span(), "`name` takes a string literal: name = \"…\"")),
-            },
-            ("buckets", Meta::NameValue(nv)) => options.buckets = buckets(&nv.value, errors),
-            ("labels", Meta::List(list)) => {
-                match list.parse_args_with(Punctuated::<Field, Token![,]>::parse_terminated) {
-                    Ok(fields) if fields.is_empty() => errors.push(syn::Error::new(
-                        list.path.span(),
-                        "`labels` takes at least one label: labels(k = \"v\")",
-                    )),
-                    Ok(fields) => {
-                        for field in fields {
-                            label(field, &mut options.labels, errors);
-                        }
-                    }
-                    Err(e) => errors.push(e),
+            Ok(fields) => {
+                for field in fields {
+                    label(field, &mut options.labels, errors);
                 }
             }
-            ("crate", Meta::NameValue(nv)) => match nv.value {
-                Expr::Path(p) => options.krate = Some(p.path),
-                other => errors.push(syn::Error::new(other.span(), "`crate` takes a path: crate = my::telem")),
-            },
-            ("duration" | "concurrency", meta) => {
-                errors.push(syn::Error::new(meta.span(), format!("`{key}` takes no value: write just `{key}`")))
-            }
-            ("name" | "buckets" | "crate", meta) => {
-                errors.push(syn::Error::new(meta.span(), format!("`{key}` takes a value: {key} = …")))
-            }
-            ("labels", meta) => {
-                errors.push(syn::Error::new(meta.span(), "`labels` takes a list: labels(k = \"v\", …)"))
-            }
-            (_, meta) => errors.push(syn::Error::new(
-                meta.path().span(),
-                format!("unknown option `{key}` of #[counted]; expected one of {OPTIONS}"),
-            )),
+            Err(e) => errors.push(e),
+        },
+        ("crate", Meta::NameValue(nv)) => match nv.value {
+            Expr::Path(p) => options.krate = Some(p.path),
+            other => errors.push(syn::Error::new(other.span(), "`crate` takes a path: crate = my::telem")),
+        },
+        ("duration" | "concurrency", meta) => {
+            errors.push(syn::Error::new(meta.span(), format!("`{key}` takes no value: write just `{key}`")))
         }
-    }
+        ("name" | "buckets" | "crate", meta) => {
+            errors.push(syn::Error::new(meta.span(), format!("`{key}` takes a value: {key} = …")))
+        }
+        ("labels", meta) => errors.push(syn::Error::new(meta.span(), "`labels` takes a list: labels(k = \"v\", …)")),
+        (_, meta) => errors.push(syn::Error::new(
+            meta.path().span(),
+            format!("unknown option `{key}` of #[counted]; expected one of {OPTIONS}"),
+        )),
+    });
     options
 }
 

@@ -41,13 +41,7 @@ pub fn start() -> (telem::Telem, Memory) {
 
 /// Like [`start`], saying why telem did not start.
 pub fn try_start() -> Result<(telem::Telem, Memory), telem::InitError> {
-    let memory = Memory::default();
-    let builder = telem::Builder::new()
-        .exporter("console", false)
-        .exporter("store", false)
-        .exporter("prometheus", false)
-        .with_exporter("memory", memory.clone());
-    builder.try_init().map(|telem| (telem, memory))
+    try_start_with(|b| b)
 }
 
 /// Like [`start_with`], saying why telem did not start.
@@ -65,13 +59,7 @@ pub fn try_start_with(
 
 /// Like [`start`], with more settings.
 pub fn start_with(configure: impl FnOnce(telem::Builder) -> telem::Builder) -> (telem::Telem, Memory) {
-    let memory = Memory::default();
-    let builder = telem::Builder::new()
-        .exporter("console", false)
-        .exporter("store", false)
-        .exporter("prometheus", false)
-        .with_exporter("memory", memory.clone());
-    (configure(builder).try_init().expect("telem starts"), memory)
+    try_start_with(configure).expect("telem starts")
 }
 
 /// The one span named `name`.
